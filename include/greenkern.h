@@ -1,0 +1,144 @@
+/*
+ * greenkern — SIMD kernels for efficient transformer inference on CPUs.
+ *
+ * Conventions shared by every entry point (see README.md):
+ *  - fp32, row-major, explicit leading dimensions counted in elements;
+ *    pointers need no particular alignment;
+ *  - outputs never alias inputs unless an entry says so;
+ *  - every entry returns a gk_status; on any error nothing has been written
+ *    to the outputs; no entry aborts or prints on bad input;
+ *  - the library initialises itself on first use (thread-safe); gk_init()
+ *    only makes that moment explicit.
+ */
+#ifndef GREENKERN_H
+#define GREENKERN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(GK_BUILDING_LIBRARY) && defined(__GNUC__)
+#define GK_API __attribute__((visibility("default")))
+#else
+#define GK_API
+#endif
+
+/* ---------------------------------------------------------------- version */
+
+#define GK_VERSION_MAJOR 0
+#define GK_VERSION_MINOR 1
+#define GK_VERSION_PATCH 0
+#define GK_VERSION_STRING "0.1.0"
+/* Encoded as MAJOR*10000 + MINOR*100 + PATCH for compile-time comparisons. */
+#define GK_VERSION_NUMBER \
+  (GK_VERSION_MAJOR * 10000 + GK_VERSION_MINOR * 100 + GK_VERSION_PATCH)
+
+/** Version of the library actually linked, e.g. "0.1.0". */
+GK_API const char *gk_version(void);
+/** Identifies this exact build (version, compiler, ISAs compiled in). The
+ *  tuner keys its profile by it. */
+GK_API const char *gk_build_id(void);
+
+/* ----------------------------------------------------------------- status */
+
+typedef enum gk_status {
+  GK_OK = 0,
+  GK_ERR_INVALID_ARG = 1, /* NULL pointer, zero size, bad stride, bad enum */
+  GK_ERR_OVERFLOW = 2,    /* a size product does not fit in size_t */
+  GK_ERR_UNSUPPORTED = 3, /* valid request this build or CPU cannot serve */
+  GK_ERR_NO_MEMORY = 4,   /* allocation failed */
+  GK_ERR_IO = 5,          /* file could not be read or written */
+  GK_ERR_BAD_FORMAT = 6,  /* a file's content is malformed or foreign */
+  GK_ERR_INTERNAL = 7     /* a library defect: please report it */
+} gk_status;
+
+/** Static, human-readable text for a status; never NULL. */
+GK_API const char *gk_strerror(gk_status status);
+
+/* --------------------------------------------------- initialisation, ISA */
+
+typedef enum gk_isa {
+  GK_ISA_SCALAR = 0, /* portable C reference */
+  GK_ISA_AVX2 = 1,   /* x86-64 AVX2 + FMA */
+  GK_ISA_AVX512 = 2, /* x86-64 AVX-512 F/BW/VL/DQ (VPOPCNTDQ used where present) */
+  GK_ISA_NEON = 3    /* aarch64 Advanced SIMD */
+} gk_isa;
+
+/**
+ * Initialise explicitly: detect the CPU, read the tuner's profile, fill the
+ * dispatch tables. Called implicitly by every op; safe to call from many
+ * threads at once; later calls are free and return the first call's status.
+ *
+ * Environment (read once, here):
+ *   GK_ISA=scalar|avx2|avx512|neon  cap the ISA (never raises it above the CPU's)
+ *   GK_PROFILE=path|off             tuner profile to read, or none
+ *   GK_VERBOSE=1                    log detection and choices to stderr
+ *   GK_L1D/GK_L2/GK_L3=bytes        override the detected cache sizes
+ */
+GK_API gk_status gk_init(void);
+
+/** Highest ISA the dispatcher may use (CPU support capped by GK_ISA). */
+GK_API gk_isa gk_active_isa(void);
+/** "scalar", "avx2", "avx512", "neon"; "?" for anything else. */
+GK_API const char *gk_isa_name(gk_isa isa);
+
+/**
+ * Name of the kernel variant the dispatcher chose for an op, e.g.
+ * gk_chosen_variant("gemm") -> "f32_gemm_ukernel_14x32__avx512".
+ * Returns NULL for an unknown op name. gk_op_name(i) enumerates op names
+ * for i = 0, 1, ... until it returns NULL.
+ */
+GK_API const char *gk_chosen_variant(const char *op);
+GK_API const char *gk_op_name(size_t index);
+
+/* ----------------------------------------------------------------- threads */
+
+/**
+ * Threads used by ops large enough to profit (small problems stay on one
+ * thread below a tuned threshold). n = 0 restores the default: OpenMP's
+ * (omp_set_num_threads / OMP_NUM_THREADS). Returns GK_ERR_INVALID_ARG for
+ * n > 4096.
+ */
+GK_API gk_status gk_set_num_threads(int n);
+GK_API int gk_get_num_threads(void);
+
+/* -------------------------------------------------- GEMM and rank-r GEMM */
+
+typedef enum gk_activation {
+  GK_ACT_NONE = 0,
+  GK_ACT_RELU = 1,
+  GK_ACT_GELU = 2 /* erf form: 0.5·x·(1 + erf(x/√2)) */
+} gk_activation;
+
+/** How a weight matrix of a layer with K inputs and N outputs is stored. */
+typedef enum gk_weight_layout {
+  GK_WEIGHT_KN = 0, /* K x N, row-major: Y = X·W */
+  GK_WEIGHT_NK = 1  /* N x K, row-major (PyTorch Linear.weight): Y = X·Wᵀ */
+} gk_weight_layout;
+
+/**
+ * Dense GEMM with epilogue: Y = act(X·W + bias).
+ *   X: M x K (ldx >= K), W: K x N or N x K per `layout` (ldw >= its row
+ *   length), bias: N floats or NULL, Y: M x N (ldy >= N).
+ */
+GK_API gk_status gk_gemm(size_t M, size_t N, size_t K, const float *X,
+                         size_t ldx, const float *W, size_t ldw,
+                         gk_weight_layout layout, const float *bias,
+                         gk_activation act, float *Y, size_t ldy);
+
+/* ---- section: rank-r GEMM, linear-layer plans, SVD (issue: rank-r GEMM) */
+
+/* ---- section: attention and Linformer (issue: attention) */
+
+/* ---- section: EcoFormer hashing and Hamming attention (issue: Hamming) */
+
+/* ---- section: tuner profile and crossover queries (issue: tuner) */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GREENKERN_H */

@@ -1,0 +1,24 @@
+/* Tunable parameters: what the tuner's profile sets and the library reads.
+ * Every field has a compiled-in default derived from the detected caches
+ * (tuning_defaults); a profile entry replaces one field only after it
+ * passes validation, so a bad or foreign profile degrades entry by entry. */
+#ifndef GK_TUNING_H
+#define GK_TUNING_H
+
+#include <stddef.h>
+
+#include "ops.h"
+
+typedef struct gk_tuning {
+  /* per op: variant name chosen by the tuner ("" = registry priority) */
+  char variant[GK_OP_COUNT][64];
+  /* per op: below this much work (FLOPs) run single-threaded */
+  double single_thread_below[GK_OP_COUNT];
+  /* GEMM cache blocking (elements); 0 = derive from caches */
+  size_t gemm_mc, gemm_kc, gemm_nc;
+} gk_tuning;
+
+struct gk_topology;
+void gk_tuning_defaults(gk_tuning *t, const struct gk_topology *topo);
+
+#endif

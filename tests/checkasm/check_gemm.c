@@ -1,0 +1,95 @@
+/* GEMM checker: Y = act(X·W + bias) in both weight layouts against a
+ * float64 reference, on shapes that hit every tail of every tile. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "checkasm.h"
+#include "kernels/gemm/gemm.h"
+
+static double act_ref(double x, gk_activation act) {
+  switch (act) {
+    case GK_ACT_RELU: return x > 0 ? x : 0;
+    case GK_ACT_GELU: return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
+    default: return x;
+  }
+}
+
+/* Reference and per-element bound. The activation is 1-Lipschitz (GELU's
+ * slope stays below 1.13), so it scales the bound by at most that, plus a
+ * few ulps for SLEEF's erf. */
+static void reference(const gk_gemm_args *a, double *ref, double *tol) {
+  for (size_t i = 0; i < a->M; i++)
+    for (size_t j = 0; j < a->N; j++) {
+      double s = a->bias ? a->bias[j] : 0, mag = fabs(s);
+      for (size_t k = 0; k < a->K; k++) {
+        double w = a->layout == GK_WEIGHT_KN ? a->W[k * a->ldw + j] : a->W[j * a->ldw + k];
+        double t = (double)a->X[i * a->ldx + k] * w;
+        s += t, mag += fabs(t);
+      }
+      double y = act_ref(s, a->act);
+      ref[i * a->N + j] = y;
+      tol[i * a->N + j] = 1.13 * ck_tol_reduction(a->K + 1, mag) + 8 * 1.2e-7 * fabs(y);
+    }
+}
+
+static void check_shape(const gk_variant *v, size_t M, size_t N, size_t K,
+                        gk_weight_layout layout, int use_bias, gk_activation act) {
+  size_t wr = layout == GK_WEIGHT_KN ? K : N, wc = layout == GK_WEIGHT_KN ? N : K;
+  ck_buf X = ck_buf_new(M, K, ck_pick_ld(K)), W = ck_buf_new(wr, wc, ck_pick_ld(wc));
+  ck_buf B = ck_buf_new(1, N, N), Y = ck_buf_new(M, N, ck_pick_ld(N));
+  ck_buf_fill(&X), ck_buf_fill(&W), ck_buf_fill(&B);
+  gk_gemm_args a = {M, N, K, X.data, X.ld, W.data, W.ld, layout,
+                    use_bias ? B.data : NULL, act, Y.data, Y.ld, 0};
+  double *ref = malloc(M * N * sizeof(double)), *tol = malloc(M * N * sizeof(double));
+  reference(&a, ref, tol);
+  gk_status s = gk_gemm_run(v, &a);
+  char what[96];
+  snprintf(what, sizeof what, "M=%zu N=%zu K=%zu %s bias=%d act=%d", M, N, K,
+           layout == GK_WEIGHT_KN ? "KN" : "NK", use_bias, (int)act);
+  if (s != GK_OK) ck_fail("%s: status %d", what, (int)s);
+  else ck_compare(what, Y.data, Y.ld, ref, tol, M, N);
+  ck_buf_check(&Y, what);
+  free(ref), free(tol);
+  ck_buf_free(&X), ck_buf_free(&W), ck_buf_free(&B), ck_buf_free(&Y);
+}
+
+static void check(const gk_variant *v) {
+  /* sizes around every plausible vector width and register tile */
+  static const size_t edges[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 48, 65};
+  const size_t ne = sizeof edges / sizeof edges[0];
+  for (int layout = 0; layout < 2; layout++)
+    for (int t = 0; t < 40 && !ck_failures(); t++) {
+      size_t M = edges[ck_rand() % ne], N = edges[ck_rand() % ne], K = edges[ck_rand() % ne];
+      check_shape(v, M, N, K, (gk_weight_layout)layout, t & 1, (gk_activation)(t % 3));
+    }
+  /* larger shapes that cross cache blocks */
+  for (int t = 0; t < 4 && !ck_failures(); t++)
+    check_shape(v, ck_rand_range(60, 300), ck_rand_range(60, 600), ck_rand_range(200, 700),
+                (gk_weight_layout)(t & 1), t & 1, (gk_activation)(t % 3));
+}
+
+typedef struct {
+  const gk_variant *v;
+  gk_gemm_args a;
+} bench_arg;
+static void bench_call(void *p) {
+  bench_arg *b = p;
+  gk_gemm_run(b->v, &b->a);
+}
+
+static void bench(const gk_variant *v) {
+  static const size_t shapes[][3] = {{1, 768, 768}, {128, 768, 768}, {128, 3072, 768}, {512, 768, 3072}};
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    size_t M = shapes[i][0], N = shapes[i][1], K = shapes[i][2];
+    float *X = gk_aligned_alloc(M * K * 4), *W = gk_aligned_alloc(K * N * 4), *Y = gk_aligned_alloc(M * N * 4);
+    ck_fill(X, M * K), ck_fill(W, K * N);
+    bench_arg b = {v, {M, N, K, X, K, W, N, GK_WEIGHT_KN, NULL, GK_ACT_NONE, Y, N, 1}};
+    char shape[64];
+    snprintf(shape, sizeof shape, "M=%zu N=%zu K=%zu 1T", M, N, K);
+    ck_bench_report(shape, ck_time_ns(bench_call, &b), 2.0 * M * N * K);
+    gk_aligned_free(X), gk_aligned_free(W), gk_aligned_free(Y);
+  }
+}
+
+const ck_checker ck_check_gemm = {GK_OP_GEMM, check, bench};
