@@ -21,4 +21,15 @@ typedef struct gk_tuning {
 struct gk_topology;
 void gk_tuning_defaults(gk_tuning *t, const struct gk_topology *topo);
 
+/* Crossovers the ops decide by (the tuner's measurements once a profile
+ * is loaded, else the documented defaults in tuning.c). */
+
+/* Largest rank r at which the fused rank-r GEMM beats dense on W = U·V for
+ * an M x K -> N layer; plans use the factored path when r <= this. */
+size_t gk_tuned_rank_crossover(size_t M, size_t K, size_t N);
+
+/* Sequence length (keys) from which linear Hamming attention beats the
+ * quadratic form for b-bit codes and head dimension d. */
+size_t gk_tuned_hamming_crossover(size_t b, size_t d, int causal);
+
 #endif
