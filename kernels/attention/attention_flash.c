@@ -5,6 +5,7 @@
  *       the vector lanes, so a row of scores for one key is QV vectors;
  *   st  the scores of one key block, BC x BR (same layout), then their exps;
  *   ob  the unnormalised output rows, BR x dp (dp = d rounded up to lanes);
+ *   vb  the V rows of the key block, copied contiguous (BC x dp);
  * and in registers the running max m and sum l per query (QV vectors).
  *
  * Why queries along lanes: the score micro-kernel broadcasts K[j][p]
@@ -62,7 +63,8 @@ static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 static size_t padded_dim(size_t d) { return (d + LANES - 1) / LANES * LANES; }
 
 static size_t scratch_floats(size_t d) {
-  return round16(d * BR) + round16(BR * padded_dim(d)) + round16(BC * BR) + round16(BR);
+  return round16(d * BR) + round16(BR * padded_dim(d)) + round16(BC * BR) +
+         round16(BC * padded_dim(d)) + round16(BR);
 }
 
 /* st[j][0..BR) = qt·K[j] for nj keys (a compile-time count once inlined). */
@@ -89,11 +91,9 @@ GK_SIMD_INLINE void score_tile(const int nj, const float *qt, size_t d, const fl
 static void scores(const float *qt, size_t d, const float *k, size_t ldk, size_t nb, float *st) {
   size_t j = 0;
   for (; j + NJ <= nb; j += NJ) score_tile(NJ, qt, d, k + j * ldk, ldk, st + j * BR);
-  switch (nb - j) { /* tail keys: constant tile sizes keep the accumulators in registers */
-#if NJ > 5
-    case 5: score_tile(5, qt, d, k + j * ldk, ldk, st + j * BR); break;
-    case 4: score_tile(4, qt, d, k + j * ldk, ldk, st + j * BR); break;
-#endif
+  /* tail keys: constant tile sizes keep the accumulators in registers */
+  for (; j + 4 <= nb; j += 4) score_tile(4, qt, d, k + j * ldk, ldk, st + j * BR);
+  switch (nb - j) {
     case 3: score_tile(3, qt, d, k + j * ldk, ldk, st + j * BR); break;
     case 2: score_tile(2, qt, d, k + j * ldk, ldk, st + j * BR); break;
     case 1: score_tile(1, qt, d, k + j * ldk, ldk, st + j * BR); break;
@@ -101,8 +101,6 @@ static void scores(const float *qt, size_t d, const float *k, size_t ldk, size_t
   }
 }
 
-/* One online-softmax step over nb scores per query: st becomes the
- * weights e^(s - m'), alpha the rescale factor of the previous state. */
 static void softmax_step(float *st, size_t nb, gk_vf *m, gk_vf *l, float *alpha) {
   for (int v = 0; v < QV; v++) {
     gk_vf bm = vf_set1(-INFINITY);
@@ -169,7 +167,7 @@ static void query_block(const gk_attn_args *a, float *ws, const float *q, const 
                         const float *v, float *o, size_t i0, size_t rows, size_t n_eff) {
   const size_t d = a->s.head_dim, dp = padded_dim(d);
   float *qt = ws, *ob = qt + round16(d * BR), *st = ob + round16(BR * dp);
-  float *alpha = st + round16(BC * BR);
+  float *vb = st + round16(BC * BR), *alpha = vb + round16(BC * dp);
 
   /* Keys seen: all of [0, jfull) by every row; up to kend by the last. */
   size_t kend = n_eff, jfull = n_eff;
@@ -208,8 +206,12 @@ static void query_block(const gk_attn_args *a, float *ws, const float *q, const 
         for (size_t r = 0; r < hide; r++) st[j * BR + r] = -INFINITY;
       }
     softmax_step(st, nb, m, l, alpha);
+    /* The P·V tiles read the V block BR / PV_MR times: from a contiguous
+     * copy, since rows of a [tokens, heads*d] tensor lie a page or so
+     * apart and a block of them would overflow the L1 TLB on every pass. */
+    for (size_t j = 0; j < nb; j++) memcpy(vb + j * dp, v + (j0 + j) * a->ldv, d * sizeof(float));
     for (size_t r = 0; r < prow; r += PV_MR)
-      pv_rows(st + r, nb, v + j0 * a->ldv, a->ldv, ob + r * dp, d, alpha + r);
+      pv_rows(st + r, nb, vb, dp, ob + r * dp, d, alpha + r);
   }
 
   float lsum[BR];
