@@ -18,12 +18,16 @@
 
 /* Every op's checker. A new op adds its line here. */
 extern const ck_checker ck_check_gemm;
+extern const ck_checker ck_check_attention;
+extern const ck_checker ck_check_linformer;
 
 /* --selftest: mutants the checkers must catch (see check_gemm.c). */
 int ck_selftest_gemm(void);
 
 static const ck_checker *const checkers[] = {
     &ck_check_gemm,
+    &ck_check_attention,
+    &ck_check_linformer,
 };
 
 static struct {
