@@ -18,9 +18,15 @@
 
 /* Every op's checker. A new op adds its line here. */
 extern const ck_checker ck_check_gemm;
+extern const ck_checker ck_check_hash, ck_check_hamming_dist, ck_check_hamming_quad,
+    ck_check_hamming_linear;
 
 static const ck_checker *const checkers[] = {
     &ck_check_gemm,
+    &ck_check_hash,
+    &ck_check_hamming_dist,
+    &ck_check_hamming_quad,
+    &ck_check_hamming_linear,
 };
 
 static struct {
