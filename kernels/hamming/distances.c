@@ -20,6 +20,8 @@ void gk_hamming_pack_keys(const uint64_t *k, size_t ldk, size_t n, size_t words,
 /* Query rows per task: enough to amortise each key block's loads, small
  * enough that the tail scratch stays on the stack. */
 #define QTILE 64
+/* A pass's packed keys: half of a typical 32-48 KiB L1d. */
+#define KEY_CHUNK_BYTES (16 * 1024)
 
 gk_status gk_hamming_distances_run(const gk_variant *v, const gk_hdist_args *a) {
   if (!a->a || !a->b || !a->d) return GK_ERR_INVALID_ARG;
@@ -37,6 +39,9 @@ gk_status gk_hamming_distances_run(const gk_variant *v, const gk_hdist_args *a) 
   gk_hamming_pack_keys(a->b, a->ldb, a->nb, a->words, lanes, kp);
 
   size_t full = a->nb / lanes, tail = a->nb % lanes, ntile = (a->na + QTILE - 1) / QTILE;
+  /* key blocks per pass: the pass's keys stay in L1 for the whole tile */
+  size_t chunk = KEY_CHUNK_BYTES / (w32 * lanes * sizeof(uint32_t));
+  if (chunk == 0) chunk = 1;
   int nt = a->threads ? a->threads
                       : gk_threads_for(GK_OP_HAMMING_DIST, (double)a->na * a->nb * (w32 + 1));
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
@@ -44,7 +49,10 @@ gk_status gk_hamming_distances_run(const gk_variant *v, const gk_hdist_args *a) 
     size_t i0 = t * QTILE, qn = a->na - i0 < QTILE ? a->na - i0 : QTILE;
     const uint32_t *q = (const uint32_t *)(a->a + i0 * a->lda);
     uint16_t *d = a->d + i0 * a->ldd;
-    if (full) impl->blocks(q, 2 * a->lda, qn, kp, full, w32, d, a->ldd);
+    for (size_t c0 = 0; c0 < full; c0 += chunk) {
+      size_t cn = full - c0 < chunk ? full - c0 : chunk;
+      impl->blocks(q, 2 * a->lda, qn, kp + c0 * w32 * lanes, cn, w32, d + c0 * lanes, a->ldd);
+    }
     if (tail) {
       uint16_t scratch[QTILE * 16];
       impl->blocks(q, 2 * a->lda, qn, kp + full * w32 * lanes, 1, w32, scratch, lanes);

@@ -10,6 +10,9 @@
 #include "../simd.h"
 #include "hamming.h"
 
+#define PK_CAT_(a, b) a##b
+#define PK_CAT(a, b) PK_CAT_(a, b)
+
 void GK_FN(gk_hq_wsum)(const uint16_t *D, size_t nq, size_t nk, const float *lut,
                        const float *v, size_t ldv, size_t d, float *acc);
 
@@ -53,12 +56,14 @@ typedef __m256i nb_v;
 #define nb_store16(o, v) \
   _mm_storeu_si128((__m128i *)(o), _mm_packus_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)))
 #endif
+typedef nb_v pk_vec;
 typedef nb_v pk_narrow;
 typedef nb_v pk_wide;
+GK_SIMD_INLINE nb_v pk_bcast(uint32_t q) { return nb_set1_32((int)q); }
 GK_SIMD_INLINE nb_v pk_zero_narrow(void) { return nb_set1_32(0); }
 GK_SIMD_INLINE nb_v pk_zero_wide(void) { return nb_set1_32(0); }
-GK_SIMD_INLINE nb_v pk_step(nb_v n, uint32_t q, const uint32_t *k) {
-  nb_v x = nb_xor(nb_set1_32((int)q), nb_loadu(k)), low = nb_set1_8(0x0f), lut = nb_lut();
+GK_SIMD_INLINE nb_v pk_step(nb_v n, nb_v q, const uint32_t *k) {
+  nb_v x = nb_xor(q, nb_loadu(k)), low = nb_set1_8(0x0f), lut = nb_lut();
   nb_v c = nb_add8(nb_shuffle8(lut, nb_and(x, low)), nb_shuffle8(lut, nb_and(nb_srli16(x, 4), low)));
   return nb_add8(n, c);
 }
@@ -86,6 +91,8 @@ GK_SIMD_INLINE void pk_store(uint16_t *o, nb_v s) { nb_store16(o, s); }
  * functions carry the target attribute and their variants require
  * GK_CPU_VPOPCNTDQ. No byte counters: one narrow = wide accumulator. */
 #define VP_ATTR __attribute__((target("avx512vpopcntdq")))
+#define pk_vec vp_v
+#define pk_bcast vp_bcast
 #define pk_narrow vp_v
 #define pk_wide vp_v
 #define pk_zero_narrow vp_zero
@@ -95,9 +102,9 @@ GK_SIMD_INLINE void pk_store(uint16_t *o, nb_v s) { nb_store16(o, s); }
 #define pk_store vp_store
 typedef __m512i vp_v;
 static inline VP_ATTR vp_v vp_zero(void) { return _mm512_setzero_si512(); }
-static inline VP_ATTR vp_v vp_step(vp_v n, uint32_t q, const uint32_t *k) {
-  return _mm512_add_epi32(n, _mm512_popcnt_epi32(_mm512_xor_si512(_mm512_set1_epi32((int)q),
-                                                                  _mm512_loadu_si512((const void *)k))));
+static inline VP_ATTR vp_v vp_bcast(uint32_t q) { return _mm512_set1_epi32((int)q); }
+static inline VP_ATTR vp_v vp_step(vp_v n, vp_v q, const uint32_t *k) {
+  return _mm512_add_epi32(n, _mm512_popcnt_epi32(_mm512_xor_si512(q, _mm512_loadu_si512((const void *)k))));
 }
 static inline VP_ATTR vp_v vp_flush(vp_v s, vp_v n) { return _mm512_add_epi32(s, n); }
 static inline VP_ATTR void vp_store(uint16_t *o, vp_v s) {
@@ -111,12 +118,14 @@ static inline VP_ATTR void vp_store(uint16_t *o, vp_v s) {
 #endif
 
 #if defined(GK_TARGET_NEON)
+typedef uint32x4_t pk_vec;
 typedef uint8x16_t pk_narrow;
 typedef uint32x4_t pk_wide;
+GK_SIMD_INLINE pk_vec pk_bcast(uint32_t q) { return vdupq_n_u32(q); }
 GK_SIMD_INLINE pk_narrow pk_zero_narrow(void) { return vdupq_n_u8(0); }
 GK_SIMD_INLINE pk_wide pk_zero_wide(void) { return vdupq_n_u32(0); }
-GK_SIMD_INLINE pk_narrow pk_step(pk_narrow n, uint32_t q, const uint32_t *k) {
-  uint32x4_t x = veorq_u32(vdupq_n_u32(q), vld1q_u32(k));
+GK_SIMD_INLINE pk_narrow pk_step(pk_narrow n, pk_vec q, const uint32_t *k) {
+  uint32x4_t x = veorq_u32(q, vld1q_u32(k));
   return vaddq_u8(n, vcntq_u8(vreinterpretq_u8_u32(x)));
 }
 GK_SIMD_INLINE pk_wide pk_flush(pk_wide s, pk_narrow n) {
@@ -132,8 +141,10 @@ GK_SIMD_INLINE void pk_store(uint16_t *o, pk_wide s) { vst1_u16(o, vmovn_u32(s))
 #define MAIN_LANES 4
 #define MAIN_FN popcount_blocks_vcnt
 #elif defined(GK_TARGET_SCALAR)
+typedef uint32_t pk_vec;
 typedef uint32_t pk_narrow;
 typedef uint32_t pk_wide;
+GK_SIMD_INLINE uint32_t pk_bcast(uint32_t q) { return q; }
 GK_SIMD_INLINE uint32_t pk_zero_narrow(void) { return 0; }
 GK_SIMD_INLINE uint32_t pk_zero_wide(void) { return 0; }
 GK_SIMD_INLINE uint32_t pk_step(uint32_t n, uint32_t q, const uint32_t *k) {
