@@ -13,6 +13,11 @@ void gk_tuning_defaults(gk_tuning *t, const gk_topology *topo) {
   for (int op = 0; op < GK_OP_COUNT; op++) t->single_thread_below[op] = 5e6;
 }
 
+gk_tuning *gk_tuning_for_tuner(void) {
+  /* the context object itself is not const; only its readers' view is */
+  return (gk_tuning *)&gk_ctx_get()->tuning;
+}
+
 /* ------------------------------------------------------- sorted tables */
 
 static int rank_cmp(const gk_rank_point *a, const gk_rank_point *b) {

@@ -54,6 +54,11 @@ typedef struct gk_tuning {
 struct gk_topology;
 void gk_tuning_defaults(gk_tuning *t, const struct gk_topology *topo);
 
+/* The context's tuning, writable: for greenkern-tune only, which tries
+ * candidate values (GEMM blocks) between measurements on one thread. The
+ * library itself treats the context as immutable after initialisation. */
+gk_tuning *gk_tuning_for_tuner(void);
+
 /* Table maintenance (the profile parser and the tuner): insert or replace
  * the point with the same key, keeping the table sorted. Return 0 when the
  * table is full. */

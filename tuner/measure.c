@@ -3,6 +3,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 static double deadline;
@@ -31,10 +32,34 @@ static int cmp_double(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
+static int use_thread_clock;
+
+void tn_use_thread_cpu_clock(int on) { use_thread_clock = on; }
+
+static double thread_cpu_now(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static double run_timed(void (*fn)(void *), void *arg, long reps) {
-  double t0 = tn_now();
+  double (*clock)(void) = use_thread_clock ? thread_cpu_now : tn_now;
+  double t0 = clock();
   for (long i = 0; i < reps; i++) fn(arg);
-  return tn_now() - t0;
+  return clock() - t0;
+}
+
+static long calibrate(void (*fn)(void *), void *arg, const tn_timing_cfg *cfg, double *one);
+static void summarise(double *s, int n, tn_time *r);
+
+/* Sampling goes on past the asked count while the fastest sample keeps
+ * improving (by 1%) — a sign of noise — up to three times the count: the
+ * noisier the machine, the more samples, until the minimum settles. */
+#define MAX_SAMPLES 192
+static int enough(const tn_timing_cfg *cfg, int n, int last_gain) {
+  int want = cfg->samples < MAX_SAMPLES / 3 ? cfg->samples : MAX_SAMPLES / 3;
+  if (n >= 3 * want) return 1;
+  return n >= want && n - last_gain > want / 2;
 }
 
 tn_time tn_measure(void (*fn)(void *), void *arg, const tn_timing_cfg *cfg) {
@@ -43,36 +68,76 @@ tn_time tn_measure(void (*fn)(void *), void *arg, const tn_timing_cfg *cfg) {
 
 tn_time tn_measure_cut(void (*fn)(void *), void *arg, const tn_timing_cfg *cfg,
                        double cutoff_ns) {
-  tn_time r = {0, 0, 0};
+  tn_time r = {0, 0, 0, 0};
   if (tn_should_stop()) return r;
-  /* warm-up: caches, page faults, thread team start */
+  /* warm-up (caches, page faults, thread team start), then the doubling */
   double one = run_timed(fn, arg, 1);
-  if (cutoff_ns > 0 && 1e9 * one > cutoff_ns) return (tn_time){1e9 * one, 0, 1};
-  if (one > tn_time_left()) return r;
-  /* FFTW-style doubling up to the minimum sample duration */
-  long reps = 1;
-  double t = one;
-  while (t < cfg->min_sample_s && reps < (1L << 30)) {
-    reps *= 2;
-    if (one * (double)reps > tn_time_left()) { reps /= 2; break; }
-    t = run_timed(fn, arg, reps);
-  }
-  double s[64];
-  int want = cfg->samples < 64 ? cfg->samples : 64;
-  int n = 0;
-  for (; n < want; n++) {
+  if (cutoff_ns > 0 && 1e9 * one > cutoff_ns) return (tn_time){1e9 * one, 1e9 * one, 0, 1};
+  long reps = calibrate(fn, arg, cfg, &one);
+  if (!reps) return r;
+  double s[MAX_SAMPLES], t = one * (double)reps, best = 0;
+  int n = 0, last_gain = 0;
+  for (; !enough(cfg, n, last_gain); n++) {
     /* stop between samples when the next one would pass the deadline */
     if (n > 0 && (tn_should_stop() || t > tn_time_left())) break;
     t = run_timed(fn, arg, reps);
     s[n] = 1e9 * t / (double)reps;
+    if (n == 0 || s[n] < 0.99 * best) best = s[n], last_gain = n;
   }
-  if (n == 0) return r;
-  qsort(s, (size_t)n, sizeof s[0], cmp_double);
-  r.ns = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
-  r.spread = n > 1 ? (s[n - 1] - s[0]) / r.ns : 0;
-  r.samples = n;
-  if (n > 1 && n_spreads < MAX_SPREADS) spreads[n_spreads++] = r.spread;
+  summarise(s, n, &r);
   return r;
+}
+
+/* Repetitions for one sample of at least the minimum duration (doubling);
+ * 0 when the deadline does not allow one. *one: the first call's time. */
+static long calibrate(void (*fn)(void *), void *arg, const tn_timing_cfg *cfg, double *one) {
+  *one = run_timed(fn, arg, 1);
+  if (*one > tn_time_left()) return 0;
+  long reps = 1;
+  double t = *one;
+  while (t < cfg->min_sample_s && reps < (1L << 30)) {
+    reps *= 2;
+    if (*one * (double)reps > tn_time_left()) return reps / 2;
+    t = run_timed(fn, arg, reps);
+  }
+  return reps;
+}
+
+static void summarise(double *s, int n, tn_time *r) {
+  qsort(s, (size_t)n, sizeof s[0], cmp_double);
+  r->ns = s[0];
+  r->median = n % 2 ? s[n / 2] : 0.5 * (s[n / 2 - 1] + s[n / 2]);
+  r->spread = (r->median - r->ns) / r->ns;
+  r->samples = n;
+  if (n > 1 && n_spreads < MAX_SPREADS) spreads[n_spreads++] = r->spread;
+}
+
+tn_pair tn_compare(void (*fa)(void *), void *arg_a, void (*fb)(void *), void *arg_b,
+                   const tn_timing_cfg *cfg) {
+  tn_pair p;
+  memset(&p, 0, sizeof p);
+  if (tn_should_stop()) return p;
+  double one_a, one_b;
+  long ra = calibrate(fa, arg_a, cfg, &one_a);
+  long rb = ra ? calibrate(fb, arg_b, cfg, &one_b) : 0;
+  if (!ra || !rb) return p;
+  double sa[MAX_SAMPLES], sb[MAX_SAMPLES], best_a = 0, best_b = 0;
+  int n = 0, last_gain = 0;
+  double pair_s = one_a * (double)ra + one_b * (double)rb;
+  for (; !enough(cfg, n, last_gain); n++) {
+    if (n > 0 && (tn_should_stop() || pair_s > tn_time_left())) break;
+    double ta = run_timed(fa, arg_a, ra), tb = run_timed(fb, arg_b, rb);
+    pair_s = ta + tb;
+    sa[n] = 1e9 * ta / (double)ra, sb[n] = 1e9 * tb / (double)rb;
+    int gain = n == 0 || sa[n] < 0.99 * best_a || sb[n] < 0.99 * best_b;
+    if (n == 0 || sa[n] < best_a) best_a = sa[n];
+    if (n == 0 || sb[n] < best_b) best_b = sb[n];
+    if (gain) last_gain = n;
+  }
+  summarise(sa, n, &p.a);
+  summarise(sb, n, &p.b);
+  p.ratio = p.b.ns / p.a.ns;
+  return p;
 }
 
 double tn_noise_median(void) {

@@ -1,7 +1,7 @@
 /* Timing that can be trusted on a noisy machine (FFTW's planner timing is
  * the model): a warm-up call, then the repetition count doubled until one
  * sample lasts at least the minimum duration, then several samples whose
- * median is the result and whose spread is the noise. The clock is checked
+ * fastest is the result, and whose median and spread state the noise. The clock is checked
  * between samples against a deadline, so a time limit is honoured with
  * whatever has been measured so far. */
 #ifndef TN_MEASURE_H
@@ -14,9 +14,14 @@ typedef struct tn_timing_cfg {
   int samples;         /* samples per measurement (median of them) */
 } tn_timing_cfg;
 
+/* Decisions use the fastest sample, as FFTW's planner does: on a shared
+ * machine noise only ever adds time, so the minimum is the estimate that
+ * repeats best between runs. The median and the spread say how noisy the
+ * samples were. */
 typedef struct tn_time {
-  double ns;     /* median nanoseconds per call; 0 when not measured */
-  double spread; /* (max - min) / median over the samples */
+  double ns;     /* fastest sample, nanoseconds per call; 0 when not measured */
+  double median; /* median sample */
+  double spread; /* (median - fastest) / fastest: a typical sample's excess */
   int samples;   /* samples taken (fewer than asked when time ran out) */
 } tn_time;
 
@@ -41,10 +46,26 @@ tn_time tn_measure(void (*fn)(void *), void *arg, const tn_timing_cfg *cfg);
 tn_time tn_measure_cut(void (*fn)(void *), void *arg, const tn_timing_cfg *cfg,
                        double cutoff_ns);
 
+/* Times a and b in alternation, sample against sample, so that both see
+ * the same machine conditions over the same stretch of time. ratio:
+ * fastest b over fastest a; < 1 means b is faster; 0 when time ran out
+ * before one pair. */
+typedef struct tn_pair {
+  tn_time a, b;
+  double ratio;
+} tn_pair;
+tn_pair tn_compare(void (*fa)(void *), void *arg_a, void (*fb)(void *), void *arg_b,
+                   const tn_timing_cfg *cfg);
+
 /* All spreads measured so far, for the report's noise figure. */
 double tn_noise_median(void);
 double tn_noise_max(void);
 size_t tn_measurements(void);
+
+/* Single-threaded tunes time with the thread's CPU clock: time spent
+ * descheduled by other processes then does not count. Team timings stay
+ * on the wall clock (a team waits for its slowest thread). */
+void tn_use_thread_cpu_clock(int on);
 
 /* Pins the calling thread to the CPU it is running on (single-threaded
  * tunes); returns the CPU or -1 where that is not possible. */

@@ -90,11 +90,12 @@ void tn_report_markdown(FILE *f, const tn_results *r, const tn_report_ctx *rc) {
             rc->cfg->time_limit, r->elapsed);
   if (t->tune_threads) fprintf(f, "| threads | %u |\n", t->tune_threads);
   if (rc->cfg && tn_measurements())
-    fprintf(f, "| noise | median spread %.1f%%, max %.1f%% over %zu measurements "
-               "(spread = (max-min)/median of the samples of one measurement) |\n",
+    fprintf(f, "| noise | median sample %.1f%% above the fastest (worst measurement: %.0f%%), "
+               "over %zu measurements; decisions use the fastest sample |\n",
             100 * tn_noise_median(), 100 * tn_noise_max(), tn_measurements());
   else if (t->noise_permille)
-    fprintf(f, "| noise | median spread %.1f%% when tuned |\n", t->noise_permille / 10.0);
+    fprintf(f, "| noise | median sample %.1f%% above the fastest when tuned |\n",
+            t->noise_permille / 10.0);
   fprintf(f, "\n");
 
   fprintf(f, "## Rank crossover r*(M, K, N)\n\n");
@@ -126,13 +127,14 @@ void tn_report_markdown(FILE *f, const tn_results *r, const tn_report_ctx *rc) {
   fprintf(f, "\n");
   if (r->n_rows) {
     fprintf(f, "<details><summary>every variant timed</summary>\n\n"
-               "| op | shape | variant | median | spread | result |\n|---|---|---|---:|---:|---|\n");
+               "| op | shape | variant | fastest | median | result |\n|---|---|---|---:|---:|---|\n");
     for (size_t i = 0; i < r->n_rows; i++) {
       const tn_variant_row *w = &r->rows[i];
-      char ns[32];
+      char ns[32], med[32];
       fmt_ns(ns, sizeof ns, w->t.ns);
-      fprintf(f, "| %s | %s | %s | %s | %.1f%% | %s |\n", gk_op_to_name(w->op), w->shape,
-              w->name, ns, 100 * w->t.spread, w->status);
+      fmt_ns(med, sizeof med, w->t.median);
+      fprintf(f, "| %s | %s | %s | %s | %s | %s |\n", gk_op_to_name(w->op), w->shape,
+              w->name, ns, med, w->status);
     }
     fprintf(f, "\n</details>\n\n");
   }
@@ -201,8 +203,8 @@ int tn_report_json(const char *path, const tn_results *r, const tn_report_ctx *r
     json_str(f, w->shape);
     fprintf(f, ", \"variant\": ");
     json_str(f, w->name);
-    fprintf(f, ", \"ns\": %.1f, \"spread\": %.4f, \"status\": \"%s\"}", w->t.ns, w->t.spread,
-            w->status);
+    fprintf(f, ", \"fastest_ns\": %.1f, \"median_ns\": %.1f, \"spread\": %.4f, \"status\": \"%s\"}",
+            w->t.ns, w->t.median, w->t.spread, w->status);
   }
   fprintf(f, "\n  ],\n  \"series\": [");
   for (size_t i = 0; i < r->n_series; i++) {

@@ -85,7 +85,7 @@ void tn_study_variants(const tn_config *cfg, tn_results *r) {
                     "%s %s", shape, cand[k]->name);
         tn_variant_row *row = r->n_rows < TN_MAX_ROWS ? &r->rows[r->n_rows++] : NULL;
         t[k] = 0;
-        if (row) *row = (tn_variant_row){(gk_op)op, cand[k]->name, "", {0, 0, 0}, "ok"};
+        if (row) *row = (tn_variant_row){(gk_op)op, cand[k]->name, "", {0, 0, 0, 0}, "ok"};
         if (row) snprintf(row->shape, sizeof row->shape, "%s", shape);
         /* checked against the scalar output before it may be timed */
         if (!want || ad->run(c, cand[k], cfg->threads) != GK_OK ||
