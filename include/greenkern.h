@@ -133,6 +133,93 @@ GK_API gk_status gk_gemm(size_t M, size_t N, size_t K, const float *X,
 
 /* ---- section: attention and Linformer (issue: attention) */
 
+/**
+ * Multi-head attention shape, in the [tokens, heads*head_dim] layout: head h
+ * of token t of sequence b starts at  P + b*batch_stride + t*ld + h*head_stride,
+ * so the Q, K, V slices of a fused QKV projection are used in place.
+ * Zero-valued optional fields take their defaults.
+ */
+typedef struct gk_attn_shape {
+  size_t batch;          /* sequences; 0 means 1 */
+  size_t heads;          /* >= 1 */
+  size_t head_dim;       /* d >= 1, any size (32/64/80/96/128 are the fast ones) */
+  size_t n_q, n_kv;      /* query and key/value rows per sequence, >= 1 */
+  size_t q_head_stride, k_head_stride, v_head_stride, o_head_stride; /* 0: d */
+  size_t q_batch_stride, k_batch_stride, v_batch_stride, o_batch_stride; /* 0: rows*ld */
+  float scale;           /* 0: 1/sqrt(d) */
+} gk_attn_shape;
+
+/** Masks; a NULL mask pointer means none. */
+typedef struct gk_attn_mask {
+  /* Causal, aligned bottom-right: query i sees keys j <= i + n_kv - n_q (so
+   * with n_q < n_kv the queries are the last n_q positions, as when decoding
+   * against a KV cache). */
+  int causal;
+  /* Key padding: kv_valid[b] <= n_kv keys of sequence b are real, the rest
+   * are ignored; NULL: all n_kv. */
+  const size_t *kv_valid;
+} gk_attn_mask;
+
+/**
+ * O = softmax(scale·Q·Kᵀ + mask)·V per sequence and head (flash-attention
+ * style: online softmax, the n_q x n_kv score matrix is never formed).
+ * Q, O: n_q rows (ldq, ldo); K, V: n_kv rows (ldk, ldv); every ld covers
+ * (heads-1)*head_stride + d. A query row that sees no key gets zeros.
+ * O must not overlap Q, K or V; output heads/sequences must not overlap.
+ * Allocates only a small per-thread scratch (O(d), never O(n)).
+ */
+GK_API gk_status gk_attention(const gk_attn_shape *s, const float *Q, size_t ldq,
+                              const float *K, size_t ldk, const float *V, size_t ldv,
+                              float *O, size_t ldo, const gk_attn_mask *mask);
+
+/**
+ * Linformer sequence projection: Y = E[:, :n]·X, i.e. the n x c matrix X
+ * (ldx >= c) projected along its rows to k rows (Y: k x c, ldy >= c) by the
+ * k x n_max matrix E (lde >= n_max) sliced to its first n <= n_max columns.
+ * Padding: pass the sequence's valid length as n, so padded rows contribute
+ * nothing (E is sliced to the valid length).
+ */
+GK_API gk_status gk_linformer_project(size_t k, size_t n, size_t c,
+                                      const float *E, size_t lde, size_t n_max,
+                                      const float *X, size_t ldx, float *Y, size_t ldy);
+
+/** How the projections E (keys) and F (values) are shared (Linformer §4). */
+typedef enum gk_linformer_sharing {
+  GK_LINFORMER_HEADWISE = 0,  /* one E and one F for all heads */
+  GK_LINFORMER_PER_HEAD = 1,  /* E_h = E + h*head_stride, F_h likewise */
+  GK_LINFORMER_KEY_VALUE = 2  /* one E for keys, values and all heads; F unused */
+} gk_linformer_sharing;
+
+typedef struct gk_linformer_proj {
+  size_t k;                /* projected length, >= 1 (may exceed n) */
+  size_t n_max;            /* columns of E and F; n_kv <= n_max */
+  const float *E; size_t lde;   /* k x n_max, lde >= n_max */
+  const float *F; size_t ldf;   /* k x n_max, ldf >= n_max (not for KEY_VALUE) */
+  size_t head_stride;      /* PER_HEAD: elements from E_h to E_{h+1}; 0: k*lde (k*ldf for F) */
+  gk_linformer_sharing sharing;
+} gk_linformer_proj;
+
+/** Bytes of workspace gk_linformer_attention needs for this shape with up
+ *  to the current thread count (gk_get_num_threads); 0 for invalid input. */
+GK_API size_t gk_linformer_workspace_size(const gk_attn_shape *s,
+                                          const gk_linformer_proj *p);
+
+/**
+ * Linformer attention: per sequence b and head h,
+ *   K' = E_h[:, :L]·K_h[:L],  V' = F_h[:, :L]·V_h[:L],  L = kv_valid[b] (else n_kv),
+ *   O_h = softmax(scale·Q_h·K'ᵀ)·V'   (full attention over the k projected rows).
+ * s->n_kv is the sequence length n <= p->n_max; no causal mask (Linformer's
+ * projection mixes positions). workspace: workspace_bytes >= the size
+ * queried above (any alignment); with it the call allocates nothing. NULL
+ * workspace: the call allocates and frees one itself. A sequence with L = 0
+ * gets zeros.
+ */
+GK_API gk_status gk_linformer_attention(const gk_attn_shape *s, const gk_linformer_proj *p,
+                                        const float *Q, size_t ldq, const float *K,
+                                        size_t ldk, const float *V, size_t ldv, float *O,
+                                        size_t ldo, const size_t *kv_valid,
+                                        void *workspace, size_t workspace_bytes);
+
 /* ---- section: EcoFormer hashing and Hamming attention (issue: Hamming) */
 
 /* ---- section: tuner profile and crossover queries (issue: tuner) */

@@ -10,6 +10,8 @@
   /* dense GEMM micro-kernel family (kernels/gemm) */                \
   X(GEMM, "gemm")                                                    \
   /* attention and Linformer (kernels/attention) */                  \
+  X(ATTENTION, "attention")                                          \
+  X(LINFORMER_PROJECT, "linformer_project")                          \
   /* EcoFormer hashing and Hamming attention (kernels/hamming) */
 
 typedef enum gk_op {
