@@ -318,6 +318,49 @@ GK_API gk_status gk_hamming_distances(size_t n_a, size_t n_b, size_t words,
 
 /* ---- section: tuner profile and crossover queries (issue: tuner) */
 
+/*
+ * greenkern-tune measures this machine and writes a profile that the
+ * library reads once at initialisation (search order: GK_PROFILE=path|off,
+ * $XDG_CONFIG_HOME/greenkern/profile or ~/.config/greenkern/profile,
+ * /etc/greenkern/profile). Without a valid profile the answers below come
+ * from compiled-in cost models.
+ */
+
+/** Path of the profile in use, or NULL when none was found or accepted. */
+GK_API const char *gk_profile_path(void);
+
+/**
+ * Rank crossover for a linear layer with M rows, K inputs, N outputs: the
+ * largest rank r at which the fused rank-r product X·U·V is faster than
+ * the dense X·W on this machine (0: never). Linear-layer plans use the
+ * factored path for ranks up to it. Measured points are interpolated
+ * (log M) and scaled to other (K, N) by the arithmetic break-even.
+ * Errors: r NULL or M, K, N zero -> GK_ERR_INVALID_ARG.
+ */
+GK_API gk_status gk_query_rank_crossover(size_t M, size_t K, size_t N, size_t *r);
+
+/** Sequence-length crossovers (number of keys n from which the first
+ *  method is faster). Only GK_SEQ_HAMMING_LINEAR steers the library; the
+ *  others compare different mathematics and are information. */
+typedef enum gk_seq_crossover {
+  GK_SEQ_HAMMING_LINEAR = 0,   /* linear over quadratic Hamming attention; param = b bits */
+  GK_SEQ_LINFORMER_FULL = 1,   /* Linformer over full attention; param = k */
+  GK_SEQ_HAMMING_FULL = 2,     /* Hamming attention over full attention; param = b */
+  GK_SEQ_HAMMING_LINFORMER = 3 /* Hamming attention over Linformer k = 128; param = b */
+} gk_seq_crossover;
+
+/**
+ * *n receives the crossover for head dimension d (causal masking or not).
+ * GK_SEQ_HAMMING_LINEAR always answers (measured, interpolated, or the
+ * cost model; SIZE_MAX when linear never won). The informational kinds
+ * answer only for a measured (param, d, causal) and return
+ * GK_ERR_UNSUPPORTED otherwise; *n = 0 means the first method never won
+ * in the measured range. Errors: n NULL, param or d zero, causal not 0/1,
+ * unknown kind -> GK_ERR_INVALID_ARG (nothing written).
+ */
+GK_API gk_status gk_query_seq_crossover(gk_seq_crossover kind, size_t param, size_t d,
+                                        int causal, size_t *n);
+
 #ifdef __cplusplus
 }
 #endif

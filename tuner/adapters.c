@@ -1,0 +1,14 @@
+#include "adapters.h"
+
+/* One line per op the tuner knows how to run. */
+extern const tn_adapter tn_adapter_gemm;
+
+static const tn_adapter *const adapters[] = {
+    &tn_adapter_gemm,
+};
+
+const tn_adapter *tn_adapter_for(gk_op op) {
+  for (size_t i = 0; i < sizeof adapters / sizeof adapters[0]; i++)
+    if (adapters[i]->op == op) return adapters[i];
+  return NULL;
+}
