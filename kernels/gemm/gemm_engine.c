@@ -442,9 +442,10 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
 }
 
 /* [lo, hi) of part `i` of n split into `parts`, boundaries on multiples
- * of `align` when that keeps the parts balanced. */
-static void split(size_t n, size_t parts, size_t align, size_t i, size_t *lo, size_t *hi) {
-  if (n < 8 * align * parts) align = 1;
+ * of `align` (always when strict, else when that keeps parts balanced). */
+static void split(size_t n, size_t parts, size_t align, int strict, size_t i, size_t *lo,
+                  size_t *hi) {
+  if (!strict && n < 8 * align * parts) align = 1;
   size_t chunk = round_up((n + parts - 1) / parts, align);
   *lo = i * chunk < n ? i * chunk : n;
   *hi = *lo + chunk < n ? *lo + chunk : n;
@@ -490,8 +491,8 @@ static void dense(const tile *t, size_t M, size_t N, size_t K, const float *X, s
 #endif
     if (tid < tm * tn) {
       size_t i0, i1, j0, j1;
-      split(M, (size_t)tm, t->mr, (size_t)(tid / tn), &i0, &i1);
-      split(N, (size_t)tn, t->nr, (size_t)(tid % tn), &j0, &j1);
+      split(M, (size_t)tm, t->mr, 0, (size_t)(tid / tn), &i0, &i1);
+      split(N, (size_t)tn, t->nr, 1, (size_t)(tid % tn), &j0, &j1); /* packed panels */
       float *w = gk_gemm_ws_get(ws, tid, wsf);
       if (i1 > i0 && j1 > j0 && w) {
         bsrc bs = bsrc_cols(&b, j0, t->nr);
@@ -522,7 +523,7 @@ static void lowrank(const tile *t, size_t M, const float *X, size_t ldx, const g
     int tid = 0;
 #endif
     size_t i0, i1;
-    split(M, (size_t)nt, t->mr, (size_t)tid, &i0, &i1);
+    split(M, (size_t)nt, t->mr, 0, (size_t)tid, &i0, &i1);
     float *w = gk_gemm_ws_get(ws, tid, wsf);
     if (w) {
       float *T = w + core_ws_floats(t, &bl);

@@ -18,9 +18,11 @@
 
 /* Every op's checker. A new op adds its line here. */
 extern const ck_checker ck_check_gemm;
+extern const ck_checker ck_check_lowrank;
 
 static const ck_checker *const checkers[] = {
     &ck_check_gemm,
+    &ck_check_lowrank,
 };
 
 static struct {
