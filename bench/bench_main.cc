@@ -67,6 +67,7 @@ int main(int argc, char **argv) {
   gkb::peers_describe();
 
   gkb::register_gemm();
+  gkb::register_lowrank();
 
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

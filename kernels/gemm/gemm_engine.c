@@ -100,9 +100,15 @@ GK_SIMD_INLINE void ukr_body(const size_t m, const size_t MR, const size_t NV, s
 #pragma GCC unroll 4
     for (size_t v = 0; v < NV; v++) bv[v] = vf_loadu(b + v * L);
 #pragma GCC unroll 28
-    for (size_t i = 0; i < m; i++)
+    for (size_t i = 0; i < m; i++) {
+      if (NV == 1) {
+        acc[i][0] = fma_bcast(a + i, bv[0], acc[i][0]);
+      } else {
+        gk_vf ai = vf_set1(a[i]);
 #pragma GCC unroll 4
-      for (size_t v = 0; v < NV; v++) acc[i][v] = fma_bcast(a + i, bv[v], acc[i][v]);
+        for (size_t v = 0; v < NV; v++) acc[i][v] = vf_fma(ai, bv[v], acc[i][v]);
+      }
+    }
     a += MR;
     b += ldb;
   }
@@ -594,9 +600,11 @@ static size_t ws_floats(const tile *t, size_t r) {
  * broadcast must fit the register file (32 zmm / 16 ymm / 32 q / scalar). */
 #if defined(GK_TARGET_AVX512)
 GEMM_TILE(14, 32, 2)
+GEMM_TILE(8, 48, 1)
 GEMM_TILE(6, 64, 1)
+GEMM_TILE(12, 32, 1)
 GEMM_TILE(28, 16, 0)
-#define TILES(X) X(14, 32) X(6, 64) X(28, 16)
+#define TILES(X) X(14, 32) X(8, 48) X(6, 64) X(12, 32) X(28, 16)
 #elif defined(GK_TARGET_AVX2)
 GEMM_TILE(6, 16, 1)
 GEMM_TILE(4, 24, 0)
