@@ -2,9 +2,13 @@
 
 /* One line per op the tuner knows how to run. */
 extern const tn_adapter tn_adapter_gemm;
+extern const tn_adapter tn_adapter_attention;
+extern const tn_adapter tn_adapter_linformer_project;
 
 static const tn_adapter *const adapters[] = {
     &tn_adapter_gemm,
+    &tn_adapter_attention,
+    &tn_adapter_linformer_project,
 };
 
 const tn_adapter *tn_adapter_for(gk_op op) {

@@ -161,7 +161,7 @@ static int parse_args(int argc, char **argv, options *o) {
   static const double budget[] = {75, 300, 1200};
   /* short samples, many of them: on a shared machine the fastest of many
    * short samples is the one least disturbed */
-  static const tn_timing_cfg timing[] = {{0.001, 9}, {0.002, 15}, {0.005, 25}};
+  static const tn_timing_cfg timing[] = {{0.001, 9, 0.5}, {0.002, 15, 1.5}, {0.005, 25, 4}};
   if (!o->limit_given) o->cfg.time_limit = budget[o->cfg.effort];
   o->cfg.timing = timing[o->cfg.effort];
   return 1;

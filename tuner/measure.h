@@ -11,7 +11,8 @@
 
 typedef struct tn_timing_cfg {
   double min_sample_s; /* one sample lasts at least this long */
-  int samples;         /* samples per measurement (median of them) */
+  int samples;         /* samples per measurement (more while noisy) */
+  double max_measure_s; /* one measurement stops after 3 samples past this */
 } tn_timing_cfg;
 
 /* Decisions use the fastest sample, as FFTW's planner does: on a shared
