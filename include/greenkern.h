@@ -222,6 +222,100 @@ GK_API gk_status gk_linformer_attention(const gk_attn_shape *s, const gk_linform
 
 /* ---- section: EcoFormer hashing and Hamming attention (issue: Hamming) */
 
+/*
+ * EcoFormer (Liu et al., NeurIPS 2022), following its reference code
+ * (pvt/hashing/ksh.py, pvt/performer.py). Binary codes: a b-bit code is
+ * GK_CODE_WORDS(b) uint64 words; bit l lives in bit (l mod 64) of word l/64;
+ * unused high bits are 0. Multi-head code arrays use a row stride `ldc` and a
+ * head stride `c_head_stride` (both in words): code of head h, token i at
+ * codes[i*ldc + h*c_head_stride]. Either [tokens][heads][words]
+ * (ldc >= heads*words, head stride >= words) or [heads][tokens][words]
+ * (ldc >= words, head stride >= n*ldc) is accepted; overlapping layouts are
+ * rejected. Float tensors likewise: [tokens, heads*head_dim] is ld, head
+ * stride head_dim.
+ */
+#define GK_HASH_MAX_BITS 1024
+#define GK_HASH_MAX_ANCHORS 256
+#define GK_CODE_WORDS(b) (((size_t)(b) + 63) / 64)
+
+/* Kernelized hash, per head:
+ *   1. if normalize: x <- x/||x||2 (an all-zero row stays zero: the reference
+ *      has no epsilon and would give NaN);
+ *   2. D_ij = ||x_i - a_j||^2 against the head's m anchors (computed as
+ *      ||x||^2 + ||a||^2 - 2 x.a with the GEMM engine, clamped at 0);
+ *      sigma = the head's sigma if given, else the mean of the current
+ *      input's n x m distances (the reference's forward pass); if that mean
+ *      is 0 every D is 0 and phi does not depend on sigma;
+ *   3. phi_ij = exp(-D_ij / (2 sigma)) - mu_j;
+ *   4. bit l of row i = [sum_j phi_ij A_lj >= 0] (a value of exactly 0 gives
+ *      bit 1; the reference's torch.sign would give a 0 no bit can hold). */
+typedef struct gk_hash_params {
+  size_t heads, head_dim;
+  size_t m;              /* anchors, 1..GK_HASH_MAX_ANCHORS */
+  size_t b;              /* code bits, 1..GK_HASH_MAX_BITS */
+  const float *anchors;  /* heads x m x head_dim, contiguous */
+  const float *mu;       /* heads x m kernel means, or NULL for zeros */
+  const float *A;        /* heads x b x m projections, contiguous */
+  const float *sigma;    /* heads values > 0, or NULL: mean of the distances */
+  int normalize;         /* L2-normalise rows first (the reference: yes) */
+} gk_hash_params;
+
+/** Hashes n tokens of every head: x (head h, token i at
+ *  x[i*ldx + h*x_head_stride], head_dim floats) to codes. */
+GK_API gk_status gk_hash(const gk_hash_params *p, size_t n, const float *x,
+                         size_t ldx, size_t x_head_stride, uint64_t *codes,
+                         size_t ldc, size_t c_head_stride);
+
+/* Affine Hamming kernel, per head (D_H = popcount(q_i XOR k_j)):
+ *   num_i = sum_j (alpha*(b - D_H(i,j)) + beta_num) v_j + gamma v_i
+ *   den_i = sum_j (alpha*(b - D_H(i,j)) + beta_den)
+ *   o_i = num_i / den_i, and o_i = 0 where den_i == 0.
+ * gamma != 0 needs n_q == n_kv (self-attention: v_i is key i's value). */
+typedef struct gk_hamming_kernel {
+  float alpha, beta_num, beta_den, gamma;
+} gk_hamming_kernel;
+
+typedef enum gk_hamming_preset {
+  GK_HAMMING_PAPER = 0,         /* (1, 0, 0, 0): weights b - D_H */
+  GK_HAMMING_ECOFORMER_REF = 1  /* (2, -b, 1, b+1): the reference code's
+                                   linear_attention_bias, exactly */
+} gk_hamming_preset;
+
+/** The kernel of a preset for b-bit codes. */
+GK_API gk_status gk_hamming_kernel_preset(gk_hamming_preset preset, size_t b,
+                                          gk_hamming_kernel *out);
+
+typedef enum gk_hamming_algo {
+  GK_HAMMING_AUTO = 0,      /* linear from the tuned crossover n_kv on */
+  GK_HAMMING_QUADRATIC = 1, /* XOR + popcount per pair, O(n_q n_kv (b/64 + d)) */
+  GK_HAMMING_LINEAR = 2     /* additions only, O((n_q + n_kv) b d) */
+} gk_hamming_algo;
+
+typedef struct gk_hamming_attn_params {
+  size_t heads, head_dim, b;
+  gk_hamming_kernel kernel;
+  int causal;            /* query i sees keys j <= i + (n_kv - n_q); needs n_q <= n_kv */
+  gk_hamming_algo algo;
+} gk_hamming_attn_params;
+
+/** Hamming attention. Codes as gk_hash writes them (q: n_q tokens, k: n_kv);
+ *  v: n_kv x head_dim per head, o: n_q x head_dim per head. Only the first
+ *  kv_valid (<= n_kv) keys take part (key padding); kv_valid = 0 gives zeros.
+ *  o must not overlap the inputs. */
+GK_API gk_status gk_hamming_attention(
+    const gk_hamming_attn_params *p, size_t n_q, size_t n_kv, size_t kv_valid,
+    const uint64_t *q_codes, size_t ldq, size_t q_head_stride,
+    const uint64_t *k_codes, size_t ldk, size_t k_head_stride,
+    const float *v, size_t ldv, size_t v_head_stride,
+    float *o, size_t ldo, size_t o_head_stride);
+
+/** All-pairs Hamming distances: d[i*ldd + j] = popcount(a_i XOR b_j) over
+ *  `words` (1..16) uint64 words per code. */
+GK_API gk_status gk_hamming_distances(size_t n_a, size_t n_b, size_t words,
+                                      const uint64_t *a, size_t lda,
+                                      const uint64_t *b, size_t ldb,
+                                      uint16_t *d, size_t ldd);
+
 /* ---- section: tuner profile and crossover queries (issue: tuner) */
 
 /*

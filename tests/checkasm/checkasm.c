@@ -20,6 +20,10 @@
 extern const ck_checker ck_check_gemm;
 extern const ck_checker ck_check_attention;
 extern const ck_checker ck_check_linformer;
+extern const ck_checker ck_check_hash;
+extern const ck_checker ck_check_hamming_dist;
+extern const ck_checker ck_check_hamming_quad;
+extern const ck_checker ck_check_hamming_linear;
 
 /* --selftest: mutants the checkers must catch (see check_gemm.c). */
 int ck_selftest_gemm(void);
@@ -28,6 +32,10 @@ static const ck_checker *const checkers[] = {
     &ck_check_gemm,
     &ck_check_attention,
     &ck_check_linformer,
+    &ck_check_hash,
+    &ck_check_hamming_dist,
+    &ck_check_hamming_quad,
+    &ck_check_hamming_linear,
 };
 
 static struct {
