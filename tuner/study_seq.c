@@ -82,7 +82,7 @@ void tn_study_seq(const tn_config *cfg, tn_results *r) {
     attn_call fc = {.v = vattn};
     gk_attn_prepare(&s, Q, ld, K, ld, V, ld, O, ld, NULL, &fc.a);
     fc.a.threads = cfg->threads;
-    tn_progress((double)g / cnt, "full attention n=%zu", n);
+    tn_progress(0.5 * g / cnt, "full attention n=%zu", n);
     cv->n[g] = (double)n;
     cv->full[g] = tn_measure(run_full, &fc, &cfg->timing).ns;
     for (int k = 0; k < 3 && !tn_should_stop(); k++) {
@@ -91,7 +91,7 @@ void tn_study_seq(const tn_config *cfg, tn_results *r) {
       size_t need = gk_linformer_workspace_size(&lc.s, &lc.p);
       if (need > ws_bytes) free(ws), ws = malloc(need), ws_bytes = need;
       lc.ws = ws, lc.ws_bytes = ws_bytes;
-      tn_progress((g + (k + 1) / 4.0) / cnt, "Linformer k=%zu n=%zu", lin_k[k], n);
+      tn_progress(0.5 * (g + (k + 1) / 4.0) / cnt, "Linformer k=%zu n=%zu", lin_k[k], n);
       cv->linformer[k][g] = tn_measure(run_linformer, &lc, &cfg->timing).ns;
     }
     if (tn_should_stop()) break;
