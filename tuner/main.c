@@ -177,9 +177,15 @@ static void on_signal(int sig) {
 static void pin_team(int argc, char **argv, int threads) {
   (void)argc;
   if (threads <= 1 || getenv("OMP_PROC_BIND") || getenv("GK_TUNE_NO_PIN")) return;
+  /* the binary's own path (under qemu-user, /proc/self/exe itself would
+   * name the emulator) */
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0 || (size_t)n >= sizeof self - 1) return;
+  self[n] = '\0';
   setenv("OMP_PROC_BIND", "close", 1);
   setenv("OMP_PLACES", "cores", 1);
-  execv("/proc/self/exe", argv); /* on failure, go on unpinned */
+  execv(self, argv); /* on failure, go on unpinned */
   unsetenv("OMP_PROC_BIND");
   unsetenv("OMP_PLACES");
 }
