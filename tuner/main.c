@@ -88,9 +88,9 @@ static int parse_ops(const char *list, tn_config *cfg) {
       return 0;
     }
   }
-  /* op names alone mean "variants and threads of these ops" */
+  /* an op name means "the variants and threads of this op" */
   if (any_op) {
-    if (!s) s = TN_STUDY_VARIANTS | TN_STUDY_THREADS;
+    s |= TN_STUDY_VARIANTS | TN_STUDY_THREADS;
     for (int op = 0; op < GK_OP_COUNT; op++) cfg->op_selected[op] = ops[op];
   }
   cfg->studies = s;
