@@ -27,6 +27,8 @@ void tn_request_stop(void) { stop_requested = 1; }
 int tn_interrupted(void) { return stop_requested != 0; }
 int tn_should_stop(void) { return stop_requested || tn_time_left() <= 0; }
 
+int tn_affordable(double call_s) { return !tn_should_stop() && 3 * call_s < tn_time_left(); }
+
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);

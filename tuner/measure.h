@@ -38,6 +38,12 @@ int tn_should_stop(void);
 void tn_request_stop(void); /* async-signal-safe */
 int tn_interrupted(void);
 
+/* Whether a measurement whose single call is predicted to take call_s
+ * seconds still fits before the deadline (a warm-up and a few samples).
+ * Studies ask before starting calls that would overrun it: a call, once
+ * started, cannot be interrupted. */
+int tn_affordable(double call_s);
+
 /* Times fn(arg). Returns ns = 0 when even one sample could not be taken
  * before the deadline (the warm-up call alone predicted overrunning it). */
 tn_time tn_measure(void (*fn)(void *), void *arg, const tn_timing_cfg *cfg);

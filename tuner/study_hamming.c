@@ -87,8 +87,12 @@ static const ham_cfg thorough_cfgs[] = {
 static long find_crossover(const ham_data *h, const tn_results *r, int causal,
                            const tn_config *cfg) {
   size_t lo = 0, hi = 0, first_win = 0;
+  double t_last = 0; /* the last pair's time: the next, twice as long, costs up to 4x */
   for (size_t n = 16; n <= h->nmax; n *= 2) {
+    if (!tn_affordable(4 * t_last)) return -1;
+    double t0 = tn_now();
     double q = linear_vs_quad(h, r, n, causal, cfg);
+    t_last = (tn_now() - t0) / 10; /* a comparison takes ~10+ calls of each */
     if (q <= 0) return -1;
     if (q < 1) {
       if (first_win) { hi = first_win; break; }
@@ -124,6 +128,9 @@ static void info_curves(const tn_config *cfg, tn_results *r) {
   size_t done = 0;
   for (size_t g = 0; g < cv->count && !tn_should_stop(); g++) {
     size_t n = (size_t)cv->n[g];
+    if (g > 0 && !tn_affordable(1e-9 * (cv->ham_quad[g - 1] + cv->ham_lin[g - 1]) *
+                                (n / cv->n[g - 1]) * (n / cv->n[g - 1])))
+      break;
     tn_progress(0.8 + 0.2 * g / cv->count, "Hamming attention b=16 n=%zu", n);
     gk_hash_args ha = {hp, n, x, H * d, d, h.qc, H * h.words, h.words};
     ham_call q = call_for(&h, tn_variant_for(r, GK_OP_HAMMING_QUAD), n, 0, cfg->threads);

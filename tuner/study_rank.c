@@ -72,12 +72,18 @@ void tn_study_rank(const tn_config *cfg, tn_results *r) {
   tn_fill(X, maxM * maxK, 11), tn_fill(Uraw, maxK * maxN, 12), tn_fill(Vraw, maxK * maxN, 13);
   rank_case c = {vd->impl, vf->impl, 0, 0, 0, 0, cfg->threads, X, Y, {0}, {0}, {0}};
   size_t step_total = g.n_pairs * g.n_M, step = 0;
+  double s_per_flop = 0;
   int incomplete = 0;
   /* small M first: cheap points are measured before the time runs out */
   for (size_t m = 0; m < g.n_M && !tn_should_stop(); m++)
     for (size_t p = 0; p < g.n_pairs && !tn_should_stop(); p++, step++) {
       c.M = g.Ms[m], c.K = g.pairs[p][0], c.N = g.pairs[p][1];
       size_t rmax = c.K < c.N ? c.K : c.N;
+      /* predicted dense call from the speed measured so far */
+      if (!tn_affordable(s_per_flop * 2.0 * c.M * c.K * c.N)) {
+        incomplete++;
+        continue;
+      }
       float *pw = tn_alloc(gk_packed_floats(c.K, c.N, c.dense->nr));
       float *pu = tn_alloc(gk_packed_floats(c.K, rmax, c.fused->nr));
       float *pv = tn_alloc(gk_packed_floats(rmax, c.N, c.fused->nr));
@@ -86,6 +92,7 @@ void tn_study_rank(const tn_config *cfg, tn_results *r) {
       c.W = (gk_packed_b){pw, c.K, c.N, c.dense->nr};
       tn_progress((double)step / step_total, "M=%zu K=%zu N=%zu dense", c.M, c.K, c.N);
       tn_time td = tn_measure(run_dense, &c, &cfg->timing);
+      if (td.ns > 0) s_per_flop = 1e-9 * td.ns / (2.0 * c.M * c.K * c.N);
       char group[48], title[48];
       snprintf(group, sizeof group, "rank_M%zu_K%zu_N%zu", c.M, c.K, c.N);
       tn_series *sf = NULL;

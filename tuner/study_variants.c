@@ -74,6 +74,7 @@ void tn_study_variants(const tn_config *cfg, tn_results *r) {
     int valid[GK_REGISTRY_MAX];
     for (size_t k = 0; k < nc; k++) valid[k] = 1;
     int classes = 0, cut = 0; /* fully measured; stopped early */
+    double ref_s_per_work = 0;  /* the scalar reference's speed so far */
     for (int cls = 0;; cls++) {
       if (tn_should_stop()) {
         cut = 1;
@@ -81,11 +82,20 @@ void tn_study_variants(const tn_config *cfg, tn_results *r) {
       }
       tn_case *c = ad->setup_class(cls);
       if (!c) break;
+      /* a larger class whose reference alone would overrun the deadline
+       * is not started (calls cannot be interrupted) */
+      if (ref_s_per_work * ad->work(c) > tn_time_left()) {
+        ad->destroy(c);
+        cut = 1;
+        break;
+      }
       char shape[48];
       ad->describe(c, shape, sizeof shape);
       size_t n_out = 0;
       void *want = NULL;
+      double t_ref = tn_now();
       if (ref && ad->run(c, ref, cfg->threads) == GK_OK) {
+        ref_s_per_work = (tn_now() - t_ref) / ad->work(c);
         const void *o = ad->output(c, &n_out);
         want = malloc(n_out ? n_out : 1);
         if (want) memcpy(want, o, n_out);
@@ -148,11 +158,17 @@ void tn_study_threads(const tn_config *cfg, tn_results *r) {
     const tn_adapter *ad = tn_adapter_for((gk_op)op);
     if (!cfg->op_selected[op] || !ad || !ad->setup_size) continue;
     const gk_variant *v = tn_variant_for(r, (gk_op)op);
-    double last_single = 0, threshold = 0, first_win = 0;
+    double last_single = 0, threshold = 0, first_win = 0, single_s_per_work = 0;
     int sizes = 0;
     for (int i = 0; !tn_should_stop(); i++) {
       tn_case *c = ad->setup_size(i);
       if (!c) break;
+      /* the next size costs about its work at the last size's speed; a
+       * measurement is at least a few calls of each kind */
+      if (single_s_per_work * ad->work(c) * 6 > tn_time_left()) {
+        ad->destroy(c);
+        break;
+      }
       sizes++;
       char shape[48];
       ad->describe(c, shape, sizeof shape);
@@ -163,6 +179,7 @@ void tn_study_threads(const tn_config *cfg, tn_results *r) {
       double w = ad->work(c);
       ad->destroy(c);
       if (t1.ns <= 0 || tn.ns <= 0) break;
+      single_s_per_work = 1e-9 * t1.ns / w;
       /* the team must win at two sizes in a row: one win can be noise */
       if (tn.ns < 0.9 * t1.ns) {
         if (first_win > 0) {
