@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Every test, on a fresh Debian 12 machine: installs what is missing, then
-#  1. native release build: checkasm (every variant the CPU runs) + unit tests;
+#  1. native release build: checkasm (every variant the CPU runs), unit tests,
+#     exported symbols, and a consumer built against a DESTDIR install;
 #  2. ASan/UBSan build: the same suite (covers the AVX-512 code valgrind can't run);
 #  3. valgrind (memcheck) over the unit tests with GK_ISA=avx2;
 #  4. aarch64 cross build: the suite under qemu-user, NEON variants included;
-#  5. libFuzzer over the profile parser, briefly (when the tuner's target exists).
+#  5. libFuzzer over the profile parser, briefly.
 # Exit status is non-zero on any failure. Build trees: build-test*, reused.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -31,6 +32,7 @@ step "native build and tests"
 setup build-test
 ninja -C build-test -j"$jobs"
 meson test -C build-test --print-errorlogs --num-processes "$jobs"
+tests/install/check-install.sh build-test
 
 step "ASan/UBSan build and tests"
 setup build-test-asan -Dbuildtype=debugoptimized -Db_sanitize=address,undefined \
@@ -47,10 +49,11 @@ setup build-test-arm --cross-file cross/aarch64-linux-gnu.ini -Dbench=disabled
 ninja -C build-test-arm -j"$jobs"
 meson test -C build-test-arm --print-errorlogs --num-processes "$jobs" --timeout-multiplier 4
 
-if [ -f tests/fuzz/run-fuzz.sh ]; then
-  step "libFuzzer: profile parser"
-  tests/fuzz/run-fuzz.sh
-fi
+step "libFuzzer over the profile parser (clang, ASan/UBSan, 20 s)"
+CC=clang CXX=clang++ setup build-test-fuzz -Dfuzz=true -Dbuildtype=debugoptimized \
+  -Db_sanitize=address,undefined -Db_lundef=false -Dbench=disabled -Dtests=true
+ninja -C build-test-fuzz -j"$jobs"
+meson test -C build-test-fuzz fuzz-profile --print-errorlogs
 
 # One plain closing line over every suite run above.
 python3 - build-test build-test-asan build-test-arm <<'PY'
