@@ -259,6 +259,10 @@ int main(int argc, char **argv) {
     setenv("GK_TUNE_STARTED", buf, 1);
   }
 
+  /* first, while the environment is still the user's */
+  if (o.cfg.threads == 0) o.cfg.threads = gk_get_num_threads();
+  if (!o.show) pin_team(argc, argv, o.cfg.threads);
+
   char out[4096];
   if (!o.show) {
     if (o.output) snprintf(out, sizeof out, "%s", o.output);
@@ -270,8 +274,6 @@ int main(int argc, char **argv) {
     /* measure the library's compiled-in defaults, not an older profile */
     setenv("GK_PROFILE", "off", 1);
   }
-  if (o.cfg.threads == 0) o.cfg.threads = gk_get_num_threads();
-  if (!o.show) pin_team(argc, argv, o.cfg.threads);
   gk_set_num_threads(o.cfg.threads);
 
   gk_status s = gk_init();

@@ -197,6 +197,9 @@ void tn_study_threads(const tn_config *cfg, tn_results *r) {
       r->t.single_thread_below[op] = 2 * last_single; /* the team never won */
     else if (sizes)
       tn_note(r, "threads: %s threshold not decided (time limit)", gk_op_to_name(op));
+    /* later studies run the ops as the library will with this profile */
+    if (r->t.single_thread_below[op] > 0)
+      gk_tuning_for_tuner()->single_thread_below[op] = r->t.single_thread_below[op];
     done++;
   }
 }

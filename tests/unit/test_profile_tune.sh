@@ -4,6 +4,7 @@
 #   - SIGINT during a tune leaves the previous profile byte for byte, and no
 #     temporary file behind;
 #   - two concurrent tunes on one path leave one valid profile;
+#   - without -o the profile goes where the library looks (XDG);
 #   - --show, --help and bad usage behave.
 # Usage: test_profile_tune.sh path/to/greenkern-tune
 # GK_TUNE_WRAPPER (cross builds): the emulator to run the tuner under; its
@@ -55,7 +56,15 @@ wait $p2 || fail "second concurrent tune failed"
 tune --show -o "$dir/race" >/dev/null || fail "concurrent tunes left an invalid profile"
 ls -a "$dir" | grep -q '\.tmp\.' && fail "temporary file left behind by concurrent tunes"
 
-# 4. usage
+# 4. no -o: the profile goes to $XDG_CONFIG_HOME/greenkern/profile, where
+#    the library then finds it
+env -u GK_PROFILE XDG_CONFIG_HOME="$dir/xdg" ${GK_TUNE_WRAPPER:-} "$tune_bin" --effort quick \
+  --time-limit 2 -q >/dev/null 2>&1 || fail "tune without -o failed"
+[ -f "$dir/xdg/greenkern/profile" ] || fail "no profile under XDG_CONFIG_HOME"
+env -u GK_PROFILE XDG_CONFIG_HOME="$dir/xdg" ${GK_TUNE_WRAPPER:-} "$tune_bin" --show \
+  | grep -q "$dir/xdg/greenkern/profile" || fail "--show does not find the XDG profile"
+
+# 5. usage
 tune --help | grep -q 'SYNOPSIS' || fail "--help"
 tune --bogus >/dev/null 2>&1; [ $? -eq 2 ] || fail "unknown option must exit 2"
 tune --effort extreme >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad effort must exit 2"
