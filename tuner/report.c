@@ -263,12 +263,12 @@ void tn_report_plots(const tn_results *r, const char *dir, tn_report_ctx *rc) {
             fmt ? "set terminal pngcairo size 800,500 font 'sans,10'"
                 : "set terminal svg size 800,500 dynamic enhanced font 'sans,11'",
             path);
-    fprintf(g, "set termoption noenhanced\nset format y '%%g'\nset logscale y 10\n");
+    fprintf(g, "set termoption noenhanced\nset format y '%%g'\n");
     if (seq)
-      fprintf(g, "set logscale x 2\nset format x '%%g'\nset xlabel 'sequence length n (keys)'\n"
+      fprintf(g, "set logscale xy\nset format x '%%g'\nset xlabel 'sequence length n (keys)'\n"
                  "set title 'attention time vs sequence length (%s)'\n", group);
     else
-      fprintf(g, "set xlabel 'rank r'\nset key bottom right\n"
+      fprintf(g, "set yrange [0:*]\nset xlabel 'rank r'\nset key bottom right\n"
                  "set title 'dense X.W vs fused X.U.V by rank (%s)'\n", group);
     fprintf(g, "plot ");
     int first = 1;
