@@ -46,5 +46,6 @@ std::vector<int> thread_counts();
 void register_gemm();
 void register_attention();
 void register_hamming();
+void register_lowrank();
 
 }  // namespace gkb

@@ -131,6 +131,81 @@ GK_API gk_status gk_gemm(size_t M, size_t N, size_t K, const float *X,
 
 /* ---- section: rank-r GEMM, linear-layer plans, SVD (issue: rank-r GEMM) */
 
+/**
+ * Fused rank-r GEMM (Low-Rank Transformer): Y = act(X·U·V + bias).
+ *   X: M x K (ldx >= K);
+ *   U: K x r for GK_WEIGHT_KN (ldu >= r), or r x K for GK_WEIGHT_NK
+ *      (ldu >= K: PyTorch Linear(K->r).weight);
+ *   V: r x N for GK_WEIGHT_KN (ldv >= N), or N x r for GK_WEIGHT_NK
+ *      (ldv >= r: PyTorch Linear(r->N).weight);
+ *   bias: N floats or NULL; Y: M x N (ldy >= N).
+ * 1 <= r <= min(K, N), else GK_ERR_INVALID_ARG. Per block of rows of X the
+ * block x r intermediate stays in cache. The factors are packed on every
+ * call: for repeated calls with the same weights use a gk_linear_plan.
+ */
+GK_API gk_status gk_lowrank_gemm(size_t M, size_t N, size_t K, size_t r, const float *X,
+                                 size_t ldx, const float *U, size_t ldu,
+                                 gk_weight_layout u_layout, const float *V, size_t ldv,
+                                 gk_weight_layout v_layout, const float *bias,
+                                 gk_activation act, float *Y, size_t ldy);
+
+/**
+ * Linear-layer plan: a K -> N layer (Y = act(X·W + bias)) with its weights
+ * packed once for the micro-kernels. The weights and bias are copied: the
+ * caller's arrays may be freed after create.
+ *
+ * A low-rank plan (W = U·V) also holds the dense product U·V, packed, and
+ * picks per call the fused rank-r path when r <= the tuned rank crossover
+ * for (M, K, N) (gk_tuned_rank_crossover; default 80% of K·N/(K+N)), else
+ * the dense path (GK_VERBOSE logs each plan's first choice per path). The
+ * bias belongs to the plan's second factor, as in greenformer's LED unit.
+ *
+ * gk_linear_apply does not allocate once each calling thread has run a
+ * call of its shape: scratch is per thread and kept. For a hard guarantee,
+ * gk_linear_apply_ws takes caller scratch of gk_linear_workspace_size()
+ * bytes (64-byte aligned); concurrent calls on one plan are safe when each
+ * passes its own workspace (and also with gk_linear_apply).
+ */
+typedef struct gk_linear_plan gk_linear_plan;
+
+GK_API gk_status gk_linear_create_dense(gk_linear_plan **plan, size_t K, size_t N,
+                                        const float *W, size_t ldw, gk_weight_layout layout,
+                                        const float *bias, gk_activation act);
+GK_API gk_status gk_linear_create_lowrank(gk_linear_plan **plan, size_t K, size_t N,
+                                          size_t r, const float *U, size_t ldu,
+                                          gk_weight_layout u_layout, const float *V,
+                                          size_t ldv, gk_weight_layout v_layout,
+                                          const float *bias, gk_activation act);
+/** Y (M x N, ldy >= N) = layer(X (M x K, ldx >= K)). */
+GK_API gk_status gk_linear_apply(const gk_linear_plan *plan, size_t M, const float *X,
+                                 size_t ldx, float *Y, size_t ldy);
+/** Bytes of workspace gk_linear_apply_ws needs for M rows (any M up to this
+ *  one; depends on the thread count at the time of the call). */
+GK_API size_t gk_linear_workspace_size(const gk_linear_plan *plan, size_t M);
+GK_API gk_status gk_linear_apply_ws(const gk_linear_plan *plan, size_t M, const float *X,
+                                    size_t ldx, float *Y, size_t ldy, void *workspace,
+                                    size_t workspace_bytes);
+/** Bytes the plan holds (packed weights, bias, bookkeeping). */
+GK_API size_t gk_linear_memory(const gk_linear_plan *plan);
+/** Whether apply at M rows would take the fused rank-r path (1) or dense
+ *  (0; always 0 for a dense plan). */
+GK_API int gk_linear_uses_lowrank(const gk_linear_plan *plan, size_t M);
+GK_API void gk_linear_destroy(gk_linear_plan *plan);
+
+/**
+ * Truncated SVD of a dense layer weight (greenformer's "svd" solver):
+ * W ~= U_out·V_out with U_out = U_r·S_r (K x r, row-major, ld r) and
+ * V_out = V_rᵀ (r x N, row-major, ld N), whatever W's layout (K x N for
+ * GK_WEIGHT_KN, N x K for GK_WEIGHT_NK). The layer's bias is not touched:
+ * it stays with the second factor (pass it to gk_linear_create_lowrank).
+ * errors_out (r floats, or NULL): relative Frobenius error
+ * ‖W − W_k‖/‖W‖ of the rank-k truncation for k = 1..r.
+ * GK_ERR_UNSUPPORTED when the library was built without LAPACKE.
+ */
+GK_API gk_status gk_svd_factorize(size_t K, size_t N, const float *W, size_t ldw,
+                                  gk_weight_layout layout, size_t r, float *U_out,
+                                  float *V_out, float *errors_out);
+
 /* ---- section: attention and Linformer (issue: attention) */
 
 /**

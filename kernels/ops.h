@@ -9,6 +9,7 @@
 #define GK_OPS(X)                                                    \
   /* dense GEMM micro-kernel family (kernels/gemm) */                \
   X(GEMM, "gemm")                                                    \
+  X(LOWRANK, "lowrank") /* fused rank-r GEMM, same tiles */          \
   /* attention and Linformer (kernels/attention) */                  \
   X(ATTENTION, "attention")                                          \
   X(LINFORMER_PROJECT, "linformer_project")                          \

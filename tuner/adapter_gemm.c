@@ -47,8 +47,8 @@ static gk_status run(tn_case *c, const gk_variant *v, int threads) {
   return gk_gemm_run(v, &c->a);
 }
 
-static const float *output(const tn_case *c, size_t *n) {
-  *n = c->a.M * c->a.N;
+static const void *output(const tn_case *c, size_t *bytes) {
+  *bytes = c->a.M * c->a.N * sizeof(float);
   return c->Y;
 }
 
@@ -59,4 +59,4 @@ static void destroy(tn_case *c) {
 }
 
 const tn_adapter tn_adapter_gemm = {GK_OP_GEMM, setup_class, setup_size, describe, work,
-                                    run, output, tolerance, destroy};
+                                    run, output, tolerance, destroy, NULL};

@@ -9,6 +9,8 @@
 
 typedef struct tn_case tn_case; /* an adapter's inputs and outputs */
 
+#define TN_EXACT (-1.0)
+
 typedef struct tn_adapter {
   gk_op op;
   /* Shape classes for the variant choice (i = 0, 1, ...; NULL past the
@@ -21,9 +23,15 @@ typedef struct tn_adapter {
   double (*work)(const tn_case *c); /* FLOPs (or the op's work unit) */
   /* Runs variant v once with `threads` threads (0: library's choice). */
   gk_status (*run)(tn_case *c, const gk_variant *v, int threads);
-  const float *(*output)(const tn_case *c, size_t *n);
-  double (*tolerance)(const tn_case *c); /* relative, against scalar */
+  /* The output to check, and its size in bytes. */
+  const void *(*output)(const tn_case *c, size_t *bytes);
+  /* Relative error allowed against the scalar variant for float outputs;
+   * TN_EXACT for integer and bit outputs, compared byte for byte. */
+  double (*tolerance)(const tn_case *c);
   void (*destroy)(tn_case *c);
+  /* Optional: a comparison of its own (replaces tolerance), for outputs
+   * with documented rounding-boundary differences such as hash bits. */
+  int (*agrees)(const tn_case *c, const void *ref);
 } tn_adapter;
 
 /* The adapter of op, or NULL when the tuner has none for it. */

@@ -27,6 +27,8 @@ void tn_request_stop(void) { stop_requested = 1; }
 int tn_interrupted(void) { return stop_requested != 0; }
 int tn_should_stop(void) { return stop_requested || tn_time_left() <= 0; }
 
+int tn_affordable(double call_s) { return !tn_should_stop() && 3 * call_s < tn_time_left(); }
+
 static int cmp_double(const void *a, const void *b) {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -54,11 +56,12 @@ static void summarise(double *s, int n, tn_time *r);
 
 /* Sampling goes on past the asked count while the fastest sample keeps
  * improving (by 1%) — a sign of noise — up to three times the count: the
- * noisier the machine, the more samples, until the minimum settles. */
+ * noisier the machine, the more samples, until the minimum settles. Long
+ * calls stop at three samples once the measurement's time is spent. */
 #define MAX_SAMPLES 192
-static int enough(const tn_timing_cfg *cfg, int n, int last_gain) {
+static int enough(const tn_timing_cfg *cfg, int n, int last_gain, double spent) {
   int want = cfg->samples < MAX_SAMPLES / 3 ? cfg->samples : MAX_SAMPLES / 3;
-  if (n >= 3 * want) return 1;
+  if (n >= 3 * want || (n >= 3 && spent > cfg->max_measure_s)) return 1;
   return n >= want && n - last_gain > want / 2;
 }
 
@@ -70,17 +73,23 @@ tn_time tn_measure_cut(void (*fn)(void *), void *arg, const tn_timing_cfg *cfg,
                        double cutoff_ns) {
   tn_time r = {0, 0, 0, 0};
   if (tn_should_stop()) return r;
-  /* warm-up (caches, page faults, thread team start), then the doubling */
+  /* warm-up (caches, page faults, scratch, thread team start), then one
+   * warm call for the cut-off, then the doubling */
   double one = run_timed(fn, arg, 1);
-  if (cutoff_ns > 0 && 1e9 * one > cutoff_ns) return (tn_time){1e9 * one, 1e9 * one, 0, 1};
+  if (cutoff_ns > 0) {
+    one = run_timed(fn, arg, 1);
+    if (1e9 * one > cutoff_ns) return (tn_time){1e9 * one, 1e9 * one, 0, 1};
+  }
   long reps = calibrate(fn, arg, cfg, &one);
   if (!reps) return r;
   double s[MAX_SAMPLES], t = one * (double)reps, best = 0;
   int n = 0, last_gain = 0;
-  for (; !enough(cfg, n, last_gain); n++) {
+  double spent = 0;
+  for (; !enough(cfg, n, last_gain, spent); n++) {
     /* stop between samples when the next one would pass the deadline */
     if (n > 0 && (tn_should_stop() || t > tn_time_left())) break;
     t = run_timed(fn, arg, reps);
+    spent += t;
     s[n] = 1e9 * t / (double)reps;
     if (n == 0 || s[n] < 0.99 * best) best = s[n], last_gain = n;
   }
@@ -124,10 +133,12 @@ tn_pair tn_compare(void (*fa)(void *), void *arg_a, void (*fb)(void *), void *ar
   double sa[MAX_SAMPLES], sb[MAX_SAMPLES], best_a = 0, best_b = 0;
   int n = 0, last_gain = 0;
   double pair_s = one_a * (double)ra + one_b * (double)rb;
-  for (; !enough(cfg, n, last_gain); n++) {
+  double spent = 0;
+  for (; !enough(cfg, n, last_gain, spent); n++) {
     if (n > 0 && (tn_should_stop() || pair_s > tn_time_left())) break;
     double ta = run_timed(fa, arg_a, ra), tb = run_timed(fb, arg_b, rb);
     pair_s = ta + tb;
+    spent += pair_s;
     sa[n] = 1e9 * ta / (double)ra, sb[n] = 1e9 * tb / (double)rb;
     int gain = n == 0 || sa[n] < 0.99 * best_a || sb[n] < 0.99 * best_b;
     if (n == 0 || sa[n] < best_a) best_a = sa[n];

@@ -11,7 +11,8 @@
 
 typedef struct tn_timing_cfg {
   double min_sample_s; /* one sample lasts at least this long */
-  int samples;         /* samples per measurement (median of them) */
+  int samples;         /* samples per measurement (more while noisy) */
+  double max_measure_s; /* one measurement stops after 3 samples past this */
 } tn_timing_cfg;
 
 /* Decisions use the fastest sample, as FFTW's planner does: on a shared
@@ -36,6 +37,12 @@ double tn_time_left(void);
 int tn_should_stop(void);
 void tn_request_stop(void); /* async-signal-safe */
 int tn_interrupted(void);
+
+/* Whether a measurement whose single call is predicted to take call_s
+ * seconds still fits before the deadline (a warm-up and a few samples).
+ * Studies ask before starting calls that would overrun it: a call, once
+ * started, cannot be interrupted. */
+int tn_affordable(double call_s);
 
 /* Times fn(arg). Returns ns = 0 when even one sample could not be taken
  * before the deadline (the warm-up call alone predicted overrunning it). */

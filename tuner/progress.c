@@ -35,8 +35,10 @@ void tn_progress(double f, const char *fmt, ...) {
   va_start(ap, fmt);
   vsnprintf(what, sizeof what, fmt, ap);
   va_end(ap);
-  if (f < 0) f = 0;
+  static double last_f;
+  if (f < 0) f = last_f; /* "same fraction, new detail" */
   if (f > 1) f = 1;
+  last_f = f;
   double all = base + weight * f;
   int pct = (int)(100 * all + 0.5);
   int secs = (int)(tn_now() - start);

@@ -251,18 +251,25 @@ void tn_report_plots(const tn_results *r, const char *dir, tn_report_ctx *rc) {
     if (!points) continue;
     char path[256];
     snprintf(path, sizeof path, "%s/%s.svg", dir, group);
+    /* one script, drawn twice: SVG for the report, PNG for viewers
+     * without SVG support */
+    for (int fmt = 0; fmt < 2; fmt++) {
     FILE *g = popen("gnuplot", "w");
     if (!g) break;
     int seq = !strncmp(group, "seq", 3);
-    fprintf(g, "set terminal svg size 800,500 dynamic enhanced font 'sans,11'\n"
-               "set output '%s'\nset grid\nset key top left\n"
-               "set ylabel 'time per call (us)'\n", path);
+    if (fmt == 1) snprintf(path + strlen(path) - 4, 5, ".png");
+    fprintf(g, "%s\nset output '%s'\nset grid\nset key top left\n"
+               "set ylabel 'time per call (us)'\n",
+            fmt ? "set terminal pngcairo size 800,500 font 'sans,10'"
+                : "set terminal svg size 800,500 dynamic enhanced font 'sans,11'",
+            path);
+    fprintf(g, "set termoption noenhanced\nset format y '%%g'\n");
     if (seq)
-      fprintf(g, "set logscale xy 2\nset xlabel 'sequence length n (keys)'\nset title '%s'\n",
-              group);
+      fprintf(g, "set logscale xy\nset format x '%%g'\nset xlabel 'sequence length n (keys)'\n"
+                 "set title 'attention time vs sequence length (%s)'\n", group);
     else
-      fprintf(g, "set logscale y\nset xlabel 'rank r'\nset title 'dense vs fused rank-r: %s'\n",
-              group);
+      fprintf(g, "set yrange [0:*]\nset xlabel 'rank r'\nset key bottom right\n"
+                 "set title 'dense X.W vs fused X.U.V by rank (%s)'\n", group);
     fprintf(g, "plot ");
     int first = 1;
     for (size_t j = i; j < r->n_series; j++)
@@ -280,8 +287,9 @@ void tn_report_plots(const tn_results *r, const char *dir, tn_report_ctx *rc) {
           fprintf(g, "%g %g\n", r->series[j].x[k], r->series[j].ns[k] / 1e3);
         fprintf(g, "e\n");
       }
-    if (pclose(g) == 0 && rc->n_plots < TN_MAX_SERIES)
+    if (pclose(g) == 0 && fmt == 0 && rc->n_plots < TN_MAX_SERIES)
       snprintf(rc->plots[rc->n_plots++], sizeof rc->plots[0], "%s", path);
+    }
   }
   if (!rc->n_plots) snprintf(rc->plot_status, sizeof rc->plot_status, "gnuplot failed");
 }

@@ -2,8 +2,10 @@
  * (gk_gemm_blocking_for with an empty profile) and refine by coordinate
  * descent — KC, then MC, then NC, each tried at half and double — on the
  * packed dense GEMM of BERT-base's largest layer (M=512, K=768, N=3072)
- * and its prefill attention projection (M=128, K=N=768). A change must
- * win by 3% to be kept: less is within the noise. */
+ * and its prefill attention projection (M=128, K=N=768), each candidate
+ * timed in alternation with the current blocks. A change must win by 3%
+ * (geometric mean over the shapes) to be kept: less is within the noise. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -24,15 +26,32 @@ static void run(void *p) {
   c->im->run_packed(c->M, c->X, c->K, &c->W, NULL, GK_ACT_NONE, c->Y, c->N, c->threads, NULL);
 }
 
-/* Sum of the medians over the shapes; 0 when time ran out. */
-static double cost(bcase *cases, int n, const tn_config *cfg) {
-  double sum = 0;
+/* One side of a paired comparison: a shape under given blocks. */
+typedef struct blocked {
+  bcase *c;
+  size_t mc, kc, nc;
+} blocked;
+
+static void run_blocked(void *p) {
+  blocked *b = p;
+  gk_tuning *live = gk_tuning_for_tuner();
+  live->gemm_mc = b->mc, live->gemm_kc = b->kc, live->gemm_nc = b->nc;
+  run(b->c);
+}
+
+/* Candidate blocks against the current ones, timed in alternation on each
+ * shape: the geometric mean of the per-shape ratios (< 1: candidate
+ * faster), 0 when time ran out. */
+static double ratio(bcase *cases, int n, const size_t cur[3], const size_t cand[3],
+                    const tn_config *cfg) {
+  double log_sum = 0;
   for (int i = 0; i < n; i++) {
-    tn_time t = tn_measure(run, &cases[i], &cfg->timing);
-    if (t.ns <= 0) return 0;
-    sum += t.ns;
+    blocked a = {&cases[i], cur[0], cur[1], cur[2]}, b = {&cases[i], cand[0], cand[1], cand[2]};
+    tn_pair p = tn_compare(run_blocked, &a, run_blocked, &b, &cfg->timing);
+    if (p.ratio <= 0) return 0;
+    log_sum += log(p.ratio);
   }
-  return sum;
+  return exp(log_sum / n);
 }
 
 void tn_study_blocking(const tn_config *cfg, tn_results *r) {
@@ -56,13 +75,11 @@ void tn_study_blocking(const tn_config *cfg, tn_results *r) {
   }
 
   size_t cur[3] = {def.mc, def.kc, def.nc}; /* mc, kc, nc */
-  live->gemm_mc = cur[0], live->gemm_kc = cur[1], live->gemm_nc = cur[2];
   tn_progress(0, "%s defaults MC=%zu KC=%zu NC=%zu", v->name, cur[0], cur[1], cur[2]);
-  double best = cost(cases, 2, cfg);
   static const int order[3] = {1, 0, 2}; /* KC first: it sizes the L1 panels */
   static const char *names[3] = {"MC", "KC", "NC"};
-  int tries = 0;
-  for (int o = 0; o < 3 && best > 0 && !tn_should_stop(); o++) {
+  int tries = 0, measured = 0;
+  for (int o = 0; o < 3 && !tn_should_stop(); o++) {
     int f = order[o];
     size_t base = cur[f];
     for (int k = 0; k < 2 && !tn_should_stop(); k++, tries++) {
@@ -74,15 +91,14 @@ void tn_study_blocking(const tn_config *cfg, tn_results *r) {
       size_t effv[3] = {eff.mc, eff.kc, eff.nc};
       if (effv[f] == cur[f]) continue;
       tn_progress(tries / 6.0, "%s=%zu", names[f], effv[f]);
-      double t = cost(cases, 2, cfg);
-      if (t > 0 && t < 0.97 * best) {
-        best = t;
-        cur[0] = effv[0], cur[1] = effv[1], cur[2] = effv[2];
-      }
+      double q = ratio(cases, 2, cur, effv, cfg);
+      if (q <= 0) break;
+      measured++;
+      if (q < 0.97) cur[0] = effv[0], cur[1] = effv[1], cur[2] = effv[2];
     }
   }
   live->gemm_mc = cur[0], live->gemm_kc = cur[1], live->gemm_nc = cur[2];
-  if (best > 0) {
+  if (measured) {
     r->t.gemm_mc = cur[0], r->t.gemm_kc = cur[1], r->t.gemm_nc = cur[2];
     if (cur[0] == def.mc && cur[1] == def.kc && cur[2] == def.nc)
       tn_note(r, "blocking: the cache-derived defaults MC=%zu KC=%zu NC=%zu held", cur[0], cur[1], cur[2]);

@@ -9,7 +9,3 @@ void tn_study_rank(const tn_config *cfg, tn_results *r) {
   (void)cfg;
   tn_note(r, "rank: the fused rank-r GEMM is not in this build");
 }
-void tn_study_seq(const tn_config *cfg, tn_results *r) {
-  (void)cfg;
-  tn_note(r, "seq: attention and Hamming attention are not in this build");
-}

@@ -12,6 +12,8 @@
 #include "progress.h"
 #include "tune.h"
 
+#define R_STEP 16 /* the rank grid */
+
 typedef struct rank_case {
   const gk_gemm_impl *dense, *fused;
   size_t M, K, N, r;
@@ -42,6 +44,23 @@ static void pack_factors(rank_case *c, const float *Uraw, const float *Vraw, flo
   c->V = (gk_packed_b){pv, c->r, c->N, c->fused->nr};
 }
 
+/* Does the fused path at rank step i beat dense? Dense and fused are
+ * timed in alternation: the decision is the ratio of their fastest
+ * samples, which a noisy neighbour moves far less than either time.
+ * 1: fused wins, 0: dense wins, -1: time ran out. */
+static int wins(rank_case *c, size_t i, const float *Uraw, const float *Vraw, float *pu,
+                float *pv, const tn_config *cfg, tn_series *sf, double *dense_ns) {
+  if (tn_should_stop()) return -1;
+  c->r = i * R_STEP;
+  pack_factors(c, Uraw, Vraw, pu, pv);
+  tn_progress(-1, "M=%zu K=%zu N=%zu r=%zu", c->M, c->K, c->N, c->r);
+  tn_pair pr = tn_compare(run_dense, c, run_fused, c, &cfg->timing);
+  if (pr.ratio <= 0) return -1;
+  if (*dense_ns == 0 || pr.a.ns < *dense_ns) *dense_ns = pr.a.ns;
+  tn_series_add(sf, (double)c->r, pr.b.ns);
+  return pr.ratio < 1;
+}
+
 typedef struct grid {
   const size_t (*pairs)[2];
   size_t n_pairs;
@@ -61,8 +80,6 @@ static grid grid_for(tn_effort e) {
   return (grid){all_pairs, 4, thorough_M, 13, 128};
 }
 
-#define R_STEP 16
-
 void tn_study_rank(const tn_config *cfg, tn_results *r) {
   const gk_variant *vd = tn_variant_for(r, GK_OP_GEMM), *vf = tn_variant_for(r, GK_OP_LOWRANK);
   grid g = grid_for(cfg->effort);
@@ -70,49 +87,80 @@ void tn_study_rank(const tn_config *cfg, tn_results *r) {
   float *X = tn_alloc(maxM * maxK), *Y = tn_alloc(maxM * maxN);
   float *Uraw = tn_alloc(maxK * maxN), *Vraw = tn_alloc(maxK * maxN);
   tn_fill(X, maxM * maxK, 11), tn_fill(Uraw, maxK * maxN, 12), tn_fill(Vraw, maxK * maxN, 13);
-  rank_case c = {vd->impl, vf->impl, 0, 0, 0, 0, cfg->threads, X, Y, {0}, {0}, {0}};
+  /* threads 0: each path picks its thread count by its work, as a plan
+   * does (the thread study's thresholds are live by now) */
+  rank_case c = {vd->impl, vf->impl, 0, 0, 0, 0, 0, X, Y, {0}, {0}, {0}};
   size_t step_total = g.n_pairs * g.n_M, step = 0;
+  double s_per_flop = 0;
+  size_t prev_r[4] = {0};
   int incomplete = 0;
   /* small M first: cheap points are measured before the time runs out */
   for (size_t m = 0; m < g.n_M && !tn_should_stop(); m++)
     for (size_t p = 0; p < g.n_pairs && !tn_should_stop(); p++, step++) {
       c.M = g.Ms[m], c.K = g.pairs[p][0], c.N = g.pairs[p][1];
       size_t rmax = c.K < c.N ? c.K : c.N;
+      /* predicted dense call from the speed measured so far */
+      if (!tn_affordable(s_per_flop * 2.0 * c.M * c.K * c.N)) {
+        incomplete++;
+        continue;
+      }
       float *pw = tn_alloc(gk_packed_floats(c.K, c.N, c.dense->nr));
       float *pu = tn_alloc(gk_packed_floats(c.K, rmax, c.fused->nr));
       float *pv = tn_alloc(gk_packed_floats(rmax, c.N, c.fused->nr));
       /* dense on W (any K x N matrix costs the same as U·V would) */
       c.dense->pack(Uraw, c.N, GK_WEIGHT_KN, c.K, c.N, pw);
       c.W = (gk_packed_b){pw, c.K, c.N, c.dense->nr};
-      tn_progress((double)step / step_total, "M=%zu K=%zu N=%zu dense", c.M, c.K, c.N);
-      tn_time td = tn_measure(run_dense, &c, &cfg->timing);
+      tn_progress((double)step / step_total, "M=%zu K=%zu N=%zu", c.M, c.K, c.N);
       char group[48], title[48];
       snprintf(group, sizeof group, "rank_M%zu_K%zu_N%zu", c.M, c.K, c.N);
-      tn_series *sf = NULL;
+      tn_series *sf = NULL, *sd = NULL;
       if (c.M == g.plot_M) {
         snprintf(title, sizeof title, "dense K=%zu N=%zu", c.K, c.N);
-        tn_series *sd = tn_series_new(r, group, title);
-        tn_series_add(sd, 1, td.ns);
-        tn_series_add(sd, (double)rmax, td.ns);
+        sd = tn_series_new(r, group, title);
         snprintf(title, sizeof title, "fused rank-r M=%zu", c.M);
         sf = tn_series_new(r, group, title);
       }
-      /* lo: a rank known to win (0 = none yet), hi: known to lose */
-      size_t lo = 0, hi = rmax / R_STEP + 1;
-      int ok = td.ns > 0;
-      while (ok && hi - lo > 1 && !tn_should_stop()) {
-        size_t mid = (lo + hi) / 2;
-        c.r = mid * R_STEP;
-        pack_factors(&c, Uraw, Vraw, pu, pv);
-        tn_progress((step + 0.5) / step_total, "M=%zu K=%zu N=%zu r=%zu", c.M, c.K, c.N, c.r);
-        /* dense and fused in alternation: the decision is their paired
-         * ratio, which a noisy neighbour moves far less than either time */
-        tn_pair pr = tn_compare(run_dense, &c, run_fused, &c, &cfg->timing);
-        if (pr.ratio <= 0) ok = 0;
-        else if (pr.ratio < 1) lo = mid;
-        else hi = mid;
-        tn_series_add(sf, (double)c.r, pr.b.ns);
+      /* Ranks are steps i·R_STEP, i = 1..steps. lo: a step known to win
+       * (0: none), hi: known to lose (steps + 1: none). Galloping from a
+       * guess — the r* of the previous M for this (K, N), which moves
+       * slowly with M, else 90% of the break-even — brackets r* in a few
+       * comparisons; bisection finishes. */
+      const size_t steps = rmax / R_STEP;
+      size_t lo = 0, hi = steps + 1;
+      double be = (double)c.K * c.N / ((double)c.K + c.N);
+      size_t guess = prev_r[p] ? prev_r[p] / R_STEP : (size_t)(0.9 * be / R_STEP);
+      if (guess < 1) guess = 1;
+      if (guess > steps) guess = steps;
+      double dense_ns = 0;
+      int ok = 1, w = wins(&c, guess, Uraw, Vraw, pu, pv, cfg, sf, &dense_ns);
+      if (w < 0) ok = 0;
+      else if (w) {
+        lo = guess;
+        for (size_t d = 1; ok && lo + d < hi; d *= 2) {
+          int x = wins(&c, lo + d, Uraw, Vraw, pu, pv, cfg, sf, &dense_ns);
+          if (x < 0) ok = 0;
+          else if (x) lo += d;
+          else { hi = lo + d; break; }
+        }
+      } else {
+        hi = guess;
+        for (size_t d = 1; ok && hi > lo + d; d *= 2) {
+          int x = wins(&c, hi - d, Uraw, Vraw, pu, pv, cfg, sf, &dense_ns);
+          if (x < 0) ok = 0;
+          else if (!x) hi -= d;
+          else { lo = hi - d; break; }
+        }
       }
+      while (ok && hi - lo > 1) {
+        size_t mid = (lo + hi) / 2;
+        int x = wins(&c, mid, Uraw, Vraw, pu, pv, cfg, sf, &dense_ns);
+        if (x < 0) ok = 0;
+        else if (x) lo = mid;
+        else hi = mid;
+      }
+      if (dense_ns > 0) s_per_flop = 1e-9 * dense_ns / (2.0 * c.M * c.K * c.N);
+      tn_series_add(sd, 1, dense_ns);
+      tn_series_add(sd, (double)rmax, dense_ns);
       /* the plotted shape also gets an even sweep of r */
       for (size_t k = 1; sf && ok && k <= 8 && !tn_should_stop(); k++) {
         c.r = (rmax * k / 8) / R_STEP * R_STEP;
@@ -123,6 +171,7 @@ void tn_study_rank(const tn_config *cfg, tn_results *r) {
         gk_rank_point pt = {(uint32_t)c.M, (uint32_t)c.K, (uint32_t)c.N,
                             (uint32_t)(lo * R_STEP)};
         gk_tuning_put_rank(&r->t, pt);
+        prev_r[p] = lo * R_STEP;
       } else {
         incomplete++;
       }
@@ -131,7 +180,8 @@ void tn_study_rank(const tn_config *cfg, tn_results *r) {
   if (incomplete || step < step_total)
     tn_note(r, "rank: %zu of %zu grid points measured (time limit)",
             step - (size_t)incomplete, step_total);
-  /* the plotted curves: sort by r (binary search visits r out of order) */
+  /* the plotted curves: sorted by r (the search visits r out of order),
+   * one point per r (the fastest, as everywhere) */
   for (size_t i = 0; i < r->n_series; i++) {
     tn_series *s = &r->series[i];
     for (size_t a = 1; a < s->n; a++)
@@ -140,6 +190,15 @@ void tn_study_rank(const tn_config *cfg, tn_results *r) {
         s->x[b] = s->x[b - 1], s->ns[b] = s->ns[b - 1];
         s->x[b - 1] = x, s->ns[b - 1] = y;
       }
+    size_t n = 0;
+    for (size_t a = 0; a < s->n; a++) {
+      if (n && s->x[n - 1] == s->x[a]) {
+        if (s->ns[a] < s->ns[n - 1]) s->ns[n - 1] = s->ns[a];
+        continue;
+      }
+      s->x[n] = s->x[a], s->ns[n] = s->ns[a], n++;
+    }
+    s->n = n;
   }
   free(X), free(Y), free(Uraw), free(Vraw);
 }

@@ -23,6 +23,17 @@ static void call(void *p) {
   t->ad->run(t->c, t->v, t->threads);
 }
 
+/* The candidate's output against the scalar variant's (ref, bytes). */
+static int agrees(const tn_adapter *ad, const tn_case *c, const void *ref, size_t bytes) {
+  size_t got_bytes;
+  const void *got = ad->output(c, &got_bytes);
+  if (got_bytes != bytes) return 0;
+  if (ad->agrees) return ad->agrees(c, ref);
+  double tol = ad->tolerance(c);
+  if (tol < 0) return memcmp(got, ref, bytes) == 0;
+  return tn_rel_error(got, ref, bytes / sizeof(float)) <= tol;
+}
+
 static const gk_variant *scalar_of(gk_op op) {
   const gk_registry *reg = gk_registry_get();
   for (size_t i = 0; i < reg->count; i++)
@@ -63,6 +74,7 @@ void tn_study_variants(const tn_config *cfg, tn_results *r) {
     int valid[GK_REGISTRY_MAX];
     for (size_t k = 0; k < nc; k++) valid[k] = 1;
     int classes = 0, cut = 0; /* fully measured; stopped early */
+    double ref_s_per_work = 0;  /* the scalar reference's speed so far */
     for (int cls = 0;; cls++) {
       if (tn_should_stop()) {
         cut = 1;
@@ -70,14 +82,23 @@ void tn_study_variants(const tn_config *cfg, tn_results *r) {
       }
       tn_case *c = ad->setup_class(cls);
       if (!c) break;
+      /* a larger class whose reference alone would overrun the deadline
+       * is not started (calls cannot be interrupted) */
+      if (ref_s_per_work * ad->work(c) > tn_time_left()) {
+        ad->destroy(c);
+        cut = 1;
+        break;
+      }
       char shape[48];
       ad->describe(c, shape, sizeof shape);
-      size_t n_out;
-      float *want = NULL;
+      size_t n_out = 0;
+      void *want = NULL;
+      double t_ref = tn_now();
       if (ref && ad->run(c, ref, cfg->threads) == GK_OK) {
-        const float *o = ad->output(c, &n_out);
-        want = tn_alloc(n_out);
-        memcpy(want, o, n_out * sizeof(float));
+        ref_s_per_work = (tn_now() - t_ref) / ad->work(c);
+        const void *o = ad->output(c, &n_out);
+        want = malloc(n_out ? n_out : 1);
+        if (want) memcpy(want, o, n_out);
       }
       double t[GK_REGISTRY_MAX], best = 0;
       for (size_t k = 0; k < nc; k++) {
@@ -88,8 +109,7 @@ void tn_study_variants(const tn_config *cfg, tn_results *r) {
         if (row) *row = (tn_variant_row){(gk_op)op, cand[k]->name, "", {0, 0, 0, 0}, "ok"};
         if (row) snprintf(row->shape, sizeof row->shape, "%s", shape);
         /* checked against the scalar output before it may be timed */
-        if (!want || ad->run(c, cand[k], cfg->threads) != GK_OK ||
-            tn_rel_error(ad->output(c, &n_out), want, n_out) > ad->tolerance(c)) {
+        if (!want || ad->run(c, cand[k], cfg->threads) != GK_OK || !agrees(ad, c, want, n_out)) {
           valid[k] = 0;
           if (row) row->status = "wrong result";
           continue;
@@ -138,11 +158,17 @@ void tn_study_threads(const tn_config *cfg, tn_results *r) {
     const tn_adapter *ad = tn_adapter_for((gk_op)op);
     if (!cfg->op_selected[op] || !ad || !ad->setup_size) continue;
     const gk_variant *v = tn_variant_for(r, (gk_op)op);
-    double last_single = 0, threshold = 0, first_win = 0;
+    double last_single = 0, threshold = 0, first_win = 0, single_s_per_work = 0;
     int sizes = 0;
     for (int i = 0; !tn_should_stop(); i++) {
       tn_case *c = ad->setup_size(i);
       if (!c) break;
+      /* the next size costs about its work at the last size's speed; a
+       * measurement is at least a few calls of each kind */
+      if (single_s_per_work * ad->work(c) * 6 > tn_time_left()) {
+        ad->destroy(c);
+        break;
+      }
       sizes++;
       char shape[48];
       ad->describe(c, shape, sizeof shape);
@@ -153,6 +179,7 @@ void tn_study_threads(const tn_config *cfg, tn_results *r) {
       double w = ad->work(c);
       ad->destroy(c);
       if (t1.ns <= 0 || tn.ns <= 0) break;
+      single_s_per_work = 1e-9 * t1.ns / w;
       /* the team must win at two sizes in a row: one win can be noise */
       if (tn.ns < 0.9 * t1.ns) {
         if (first_win > 0) {
@@ -170,6 +197,9 @@ void tn_study_threads(const tn_config *cfg, tn_results *r) {
       r->t.single_thread_below[op] = 2 * last_single; /* the team never won */
     else if (sizes)
       tn_note(r, "threads: %s threshold not decided (time limit)", gk_op_to_name(op));
+    /* later studies run the ops as the library will with this profile */
+    if (r->t.single_thread_below[op] > 0)
+      gk_tuning_for_tuner()->single_thread_below[op] = r->t.single_thread_below[op];
     done++;
   }
 }

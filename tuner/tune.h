@@ -53,12 +53,23 @@ typedef struct tn_variant_row {
   const char *status; /* "ok", "wrong result", "no time" */
 } tn_variant_row;
 
+/* Time per call against the number of keys, for the sequence plots and
+ * the informational crossovers (0: not measured). */
+#define TN_SEQ_MAX 16
+typedef struct tn_seq_curves {
+  size_t count;
+  double n[TN_SEQ_MAX];
+  double full[TN_SEQ_MAX], linformer[3][TN_SEQ_MAX];
+  double ham_quad[TN_SEQ_MAX], ham_lin[TN_SEQ_MAX], ham_total[TN_SEQ_MAX];
+} tn_seq_curves;
+
 typedef struct tn_results {
   gk_tuning t;        /* what the profile holds (merged with the old one) */
   size_t n_rows;
   tn_variant_row rows[TN_MAX_ROWS];
   size_t n_series;
   tn_series series[TN_MAX_SERIES];
+  tn_seq_curves seq;
   size_t n_notes;
   char notes[TN_MAX_NOTES][160]; /* what was skipped or cut short, and why */
   double elapsed;

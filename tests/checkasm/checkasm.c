@@ -18,6 +18,7 @@
 
 /* Every op's checker. A new op adds its line here. */
 extern const ck_checker ck_check_gemm;
+extern const ck_checker ck_check_lowrank;
 extern const ck_checker ck_check_attention;
 extern const ck_checker ck_check_linformer;
 extern const ck_checker ck_check_hash;
@@ -30,6 +31,7 @@ int ck_selftest_gemm(void);
 
 static const ck_checker *const checkers[] = {
     &ck_check_gemm,
+    &ck_check_lowrank,
     &ck_check_attention,
     &ck_check_linformer,
     &ck_check_hash,
