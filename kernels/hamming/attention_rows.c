@@ -74,24 +74,48 @@ GK_SIMD_INLINE void add_row(float *dst, const float *src, size_t dp) {
 
 typedef struct lin_state {
   size_t b, dp;
-  float *G, *Gn, *vpos, *vneg, *Sv, *acc;
+  float *G, *Gn;        /* sum_j h_j v_jᵀ and its negation, b x dp */
+  float *vpos, *vneg;   /* a block of GK_HLIN_KEYS values and negations */
+  float *Sv, *acc;
   int32_t *ones;        /* keys with bit l set */
   const float **rows;   /* a query's selected rows of G / -G */
   size_t added;         /* keys in the state */
 } lin_state;
 
-/* Adds key j. keep_neg: also maintain -G (causal: queries interleave). */
-static void add_key(lin_state *s, const uint64_t *code, const float *vj, size_t d, int keep_neg) {
-  memcpy(s->vpos, vj, d * sizeof(float));
-  for (size_t c = 0; c < s->dp; c += L) vf_storeu(s->vneg + c, vf_sub(vf_zero(), vf_loadu(s->vpos + c)));
-  for (size_t l = 0; l < s->b; l++) {
-    int bit = (int)(code[l >> 6] >> (l & 63) & 1);
-    add_row(s->G + l * s->dp, bit ? s->vpos : s->vneg, s->dp);
-    if (keep_neg) add_row(s->Gn + l * s->dp, bit ? s->vneg : s->vpos, s->dp);
-    s->ones[l] += bit;
+/* Adds keys j0 .. j0+jn-1 (jn <= GK_HLIN_KEYS): each state vector is loaded
+ * once, receives +v_j or -v_j from every key of the block by that key's bit,
+ * and is stored once. keep_neg: also maintain -G (causal: queries read the
+ * state between keys). */
+static void add_keys(lin_state *s, const uint64_t *kc, size_t ldk, const float *v, size_t ldv,
+                     size_t j0, size_t jn, size_t d, int keep_neg) {
+  size_t dp = s->dp;
+  for (size_t t = 0; t < jn; t++) {
+    float *vp = s->vpos + t * dp, *vn = s->vneg + t * dp;
+    memcpy(vp, v + (j0 + t) * ldv, d * sizeof(float));
+    for (size_t c = 0; c < dp; c += L) vf_storeu(vn + c, vf_sub(vf_zero(), vf_loadu(vp + c)));
+    add_row(s->Sv, vp, dp);
   }
-  add_row(s->Sv, s->vpos, s->dp);
-  s->added++;
+  for (size_t l = 0; l < s->b; l++) {
+    const float *src[GK_HLIN_KEYS], *nsrc[GK_HLIN_KEYS];
+    for (size_t t = 0; t < jn; t++) {
+      int bit = (int)(kc[(j0 + t) * ldk + (l >> 6)] >> (l & 63) & 1);
+      src[t] = bit ? s->vpos + t * dp : s->vneg + t * dp;
+      nsrc[t] = bit ? s->vneg + t * dp : s->vpos + t * dp;
+      s->ones[l] += bit;
+    }
+    float *g = s->G + l * dp, *gn = s->Gn + l * dp;
+    for (size_t c = 0; c < dp; c += L) {
+      gk_vf a = vf_loadu(g + c);
+      for (size_t t = 0; t < jn; t++) a = vf_add(a, vf_loadu(src[t] + c));
+      vf_storeu(g + c, a);
+      if (keep_neg) {
+        gk_vf an = vf_loadu(gn + c);
+        for (size_t t = 0; t < jn; t++) an = vf_add(an, vf_loadu(nsrc[t] + c));
+        vf_storeu(gn + c, an);
+      }
+    }
+  }
+  s->added += jn;
 }
 
 /* o = (c1 sum_l h_il G_l + c0 sum_j v_j + gamma v_i) / (c1 h_i.sum_j h_j + c0' n_keys) */
@@ -107,14 +131,24 @@ static void answer(const lin_state *s, const gk_hattn_args *a, const gk_hkernel_
   }
   size_t c = 0;
   for (; c + 4 * L <= dp; c += 4 * L) {
+    /* two chains per vector (even and odd bits) hide the add latency */
     gk_vf a0 = vf_zero(), a1 = vf_zero(), a2 = vf_zero(), a3 = vf_zero();
-    for (size_t l = 0; l < b; l++) {
+    gk_vf e0 = vf_zero(), e1 = vf_zero(), e2 = vf_zero(), e3 = vf_zero();
+    size_t l = 0;
+    for (; l + 2 <= b; l += 2) {
+      const float *r = s->rows[l] + c, *q = s->rows[l + 1] + c;
+      a0 = vf_add(a0, vf_loadu(r)), a1 = vf_add(a1, vf_loadu(r + L));
+      a2 = vf_add(a2, vf_loadu(r + 2 * L)), a3 = vf_add(a3, vf_loadu(r + 3 * L));
+      e0 = vf_add(e0, vf_loadu(q)), e1 = vf_add(e1, vf_loadu(q + L));
+      e2 = vf_add(e2, vf_loadu(q + 2 * L)), e3 = vf_add(e3, vf_loadu(q + 3 * L));
+    }
+    if (l < b) {
       const float *r = s->rows[l] + c;
       a0 = vf_add(a0, vf_loadu(r)), a1 = vf_add(a1, vf_loadu(r + L));
       a2 = vf_add(a2, vf_loadu(r + 2 * L)), a3 = vf_add(a3, vf_loadu(r + 3 * L));
     }
-    vf_storeu(s->acc + c, a0), vf_storeu(s->acc + c + L, a1);
-    vf_storeu(s->acc + c + 2 * L, a2), vf_storeu(s->acc + c + 3 * L, a3);
+    vf_storeu(s->acc + c, vf_add(a0, e0)), vf_storeu(s->acc + c + L, vf_add(a1, e1));
+    vf_storeu(s->acc + c + 2 * L, vf_add(a2, e2)), vf_storeu(s->acc + c + 3 * L, vf_add(a3, e3));
   }
   for (; c < dp; c += L) {
     gk_vf a0 = vf_zero();
@@ -134,7 +168,8 @@ static void answer(const lin_state *s, const gk_hattn_args *a, const gk_hkernel_
 static void lin_head(const gk_hattn_args *a, size_t h, float *work) {
   size_t b = a->p.b, d = a->p.head_dim, dp = PAD16(d);
   lin_state s = {b, dp, work, work + b * dp, NULL, NULL, NULL, NULL, NULL, NULL, 0};
-  s.vpos = s.Gn + b * dp, s.vneg = s.vpos + dp, s.Sv = s.vneg + dp, s.acc = s.Sv + dp;
+  s.vpos = s.Gn + b * dp, s.vneg = s.vpos + GK_HLIN_KEYS * dp, s.Sv = s.vneg + GK_HLIN_KEYS * dp;
+  s.acc = s.Sv + dp;
   s.ones = (int32_t *)(s.acc + dp);
   s.rows = (const float **)(s.ones + PAD16(b));
   memset(work, 0, ((char *)s.rows - (char *)work));
@@ -142,13 +177,21 @@ static void lin_head(const gk_hattn_args *a, size_t h, float *work) {
   const uint64_t *kc = a->kc + h * a->khs, *qc = a->qc + h * a->qhs;
   const float *vh = a->v + h * a->vhs;
   if (!a->p.causal) {
-    for (size_t j = 0; j < a->kv_valid; j++) add_key(&s, kc + j * a->ldk, vh + j * a->ldv, d, 0);
+    for (size_t j = 0; j < a->kv_valid; j += GK_HLIN_KEYS) {
+      size_t jn = a->kv_valid - j < GK_HLIN_KEYS ? a->kv_valid - j : GK_HLIN_KEYS;
+      add_keys(&s, kc, a->ldk, vh, a->ldv, j, jn, d, 0);
+    }
     for (size_t i = 0; i < b * dp; i += L) vf_storeu(s.Gn + i, vf_sub(vf_zero(), vf_loadu(s.G + i)));
   }
   for (size_t i = 0; i < a->n_q; i++) {
     /* causal: the running prefix state grows to the keys query i sees */
-    for (size_t end = gk_hattn_key_end(a, i); a->p.causal && s.added < end;)
-      add_key(&s, kc + s.added * a->ldk, vh + s.added * a->ldv, d, 1);
+    if (a->p.causal) {
+      size_t end = gk_hattn_key_end(a, i);
+      while (s.added < end) {
+        size_t jn = end - s.added < GK_HLIN_KEYS ? end - s.added : GK_HLIN_KEYS;
+        add_keys(&s, kc, a->ldk, vh, a->ldv, s.added, jn, d, 1);
+      }
+    }
     answer(&s, a, &k, qc + i * a->ldq, vh + i * a->ldv, a->o + i * a->ldo + h * a->ohs);
   }
 }

@@ -91,7 +91,10 @@ typedef struct gk_hquad_impl {
   gk_hq_wsum_fn wsum;
 } gk_hquad_impl;
 
-/* Linear form, one head: scratch floats needed, and the head's work. */
+/* Linear form, one head: scratch floats needed, and the head's work.
+ * Keys enter the state GK_HLIN_KEYS at a time (one load and store of each
+ * state vector per block) where no query needs the state in between. */
+#define GK_HLIN_KEYS 8
 size_t gk_hlin_work_floats(size_t b, size_t d);
 typedef struct gk_hlin_impl {
   void (*head)(const gk_hattn_args *a, size_t h, float *work);
