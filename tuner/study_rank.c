@@ -5,6 +5,7 @@
  * the tuned variants. Binary search over r on a grid of step 16 assumes
  * the fused time grows with r, as both of its products do. Each step
  * times dense and fused in alternation and decides by their paired ratio. */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -56,6 +57,16 @@ static int wins(rank_case *c, size_t i, const float *Uraw, const float *Vraw, fl
   tn_progress(-1, "M=%zu K=%zu N=%zu r=%zu", c->M, c->K, c->N, c->r);
   tn_pair pr = tn_compare(run_dense, c, run_fused, c, &cfg->timing);
   if (pr.ratio <= 0) return -1;
+  /* within 5%: the decision is the noise's; a second round sharpens both
+   * fastest samples where it matters, next to r* */
+  if (fabs(pr.ratio - 1) < 0.05) {
+    tn_pair p2 = tn_compare(run_dense, c, run_fused, c, &cfg->timing);
+    if (p2.ratio > 0) {
+      if (p2.a.ns < pr.a.ns) pr.a = p2.a;
+      if (p2.b.ns < pr.b.ns) pr.b = p2.b;
+      pr.ratio = pr.b.ns / pr.a.ns;
+    }
+  }
   if (*dense_ns == 0 || pr.a.ns < *dense_ns) *dense_ns = pr.a.ns;
   tn_series_add(sf, (double)c->r, pr.b.ns);
   return pr.ratio < 1;
@@ -74,9 +85,12 @@ static const size_t quick_M[] = {1, 32, 512};
 static const size_t default_M[] = {1, 8, 64, 256, 1024, 4096};
 static const size_t thorough_M[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096};
 
+/* quick and default: BERT-base's three layer shapes (attention projections
+ * 768 -> 768, FFN 768 -> 3072 -> 768); thorough adds 3072 -> 3072, whose
+ * M = 4096 point alone costs tens of seconds here */
 static grid grid_for(tn_effort e) {
   if (e == TN_QUICK) return (grid){all_pairs, 3, quick_M, 3, 32};
-  if (e == TN_DEFAULT) return (grid){all_pairs, 4, default_M, 6, 64};
+  if (e == TN_DEFAULT) return (grid){all_pairs, 3, default_M, 6, 64};
   return (grid){all_pairs, 4, thorough_M, 13, 128};
 }
 
