@@ -238,8 +238,8 @@ static const struct { unsigned bit; const char *name; double share; void (*run)(
     {TN_STUDY_VARIANTS, "variants", 0.12, tn_study_variants},
     {TN_STUDY_THREADS, "threads", 0.08, tn_study_threads},
     {TN_STUDY_BLOCKING, "blocking", 0.10, tn_study_blocking},
-    {TN_STUDY_RANK, "rank", 0.40, tn_study_rank},
-    {TN_STUDY_SEQ, "seq", 0.30, tn_study_seq},
+    {TN_STUDY_RANK, "rank", 0.38, tn_study_rank},
+    {TN_STUDY_SEQ, "seq", 0.32, tn_study_seq},
 };
 
 int main(int argc, char **argv) {

@@ -50,7 +50,8 @@ static void pack_factors(rank_case *c, const float *Uraw, const float *Vraw, flo
  * samples, which a noisy neighbour moves far less than either time.
  * 1: fused wins, 0: dense wins, -1: time ran out. */
 static int wins(rank_case *c, size_t i, const float *Uraw, const float *Vraw, float *pu,
-                float *pv, const tn_config *cfg, tn_series *sf, double *dense_ns) {
+                float *pv, const tn_config *cfg, tn_series *sd, tn_series *sf,
+                double *dense_ns) {
   if (tn_should_stop()) return -1;
   c->r = i * R_STEP;
   pack_factors(c, Uraw, Vraw, pu, pv);
@@ -68,7 +69,11 @@ static int wins(rank_case *c, size_t i, const float *Uraw, const float *Vraw, fl
     }
   }
   if (*dense_ns == 0 || pr.a.ns < *dense_ns) *dense_ns = pr.a.ns;
-  tn_series_add(sf, (double)c->r, pr.b.ns);
+  /* the plot shows both sides of each pair: times of one moment */
+  if (pr.a.samples >= 3) {
+    tn_series_add(sd, (double)c->r, pr.a.ns);
+    tn_series_add(sf, (double)c->r, pr.b.ns);
+  }
   return pr.ratio < 1;
 }
 
@@ -146,12 +151,12 @@ void tn_study_rank(const tn_config *cfg, tn_results *r) {
       if (guess < 1) guess = 1;
       if (guess > steps) guess = steps;
       double dense_ns = 0;
-      int ok = 1, w = wins(&c, guess, Uraw, Vraw, pu, pv, cfg, sf, &dense_ns);
+      int ok = 1, w = wins(&c, guess, Uraw, Vraw, pu, pv, cfg, sd, sf, &dense_ns);
       if (w < 0) ok = 0;
       else if (w) {
         lo = guess;
         for (size_t d = 1; ok && lo + d < hi; d *= 2) {
-          int x = wins(&c, lo + d, Uraw, Vraw, pu, pv, cfg, sf, &dense_ns);
+          int x = wins(&c, lo + d, Uraw, Vraw, pu, pv, cfg, sd, sf, &dense_ns);
           if (x < 0) ok = 0;
           else if (x) lo += d;
           else { hi = lo + d; break; }
@@ -159,7 +164,7 @@ void tn_study_rank(const tn_config *cfg, tn_results *r) {
       } else {
         hi = guess;
         for (size_t d = 1; ok && hi > lo + d; d *= 2) {
-          int x = wins(&c, hi - d, Uraw, Vraw, pu, pv, cfg, sf, &dense_ns);
+          int x = wins(&c, hi - d, Uraw, Vraw, pu, pv, cfg, sd, sf, &dense_ns);
           if (x < 0) ok = 0;
           else if (!x) hi -= d;
           else { lo = hi - d; break; }
@@ -167,20 +172,15 @@ void tn_study_rank(const tn_config *cfg, tn_results *r) {
       }
       while (ok && hi - lo > 1) {
         size_t mid = (lo + hi) / 2;
-        int x = wins(&c, mid, Uraw, Vraw, pu, pv, cfg, sf, &dense_ns);
+        int x = wins(&c, mid, Uraw, Vraw, pu, pv, cfg, sd, sf, &dense_ns);
         if (x < 0) ok = 0;
         else if (x) lo = mid;
         else hi = mid;
       }
       if (dense_ns > 0) s_per_flop = 1e-9 * dense_ns / (2.0 * c.M * c.K * c.N);
-      tn_series_add(sd, 1, dense_ns);
-      tn_series_add(sd, (double)rmax, dense_ns);
       /* the plotted shape also gets an even sweep of r */
-      for (size_t k = 1; sf && ok && k <= 8 && !tn_should_stop(); k++) {
-        c.r = (rmax * k / 8) / R_STEP * R_STEP;
-        pack_factors(&c, Uraw, Vraw, pu, pv);
-        tn_series_add(sf, (double)c.r, tn_measure(run_fused, &c, &cfg->timing).ns);
-      }
+      for (size_t k = 1; sf && ok && k <= 8 && !tn_should_stop(); k++)
+        wins(&c, rmax * k / 8 / R_STEP, Uraw, Vraw, pu, pv, cfg, sd, sf, &dense_ns);
       if (ok && hi - lo <= 1) {
         gk_rank_point pt = {(uint32_t)c.M, (uint32_t)c.K, (uint32_t)c.N,
                             (uint32_t)(lo * R_STEP)};
