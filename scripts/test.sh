@@ -51,12 +51,12 @@ meson test -C build-test-arm --print-errorlogs --num-processes "$jobs" --timeout
 
 step "libFuzzer over the profile parser (clang, ASan/UBSan, 20 s)"
 CC=clang CXX=clang++ setup build-test-fuzz -Dfuzz=true -Dbuildtype=debugoptimized \
-  -Db_sanitize=address,undefined -Db_lundef=false -Dbench=disabled -Dtests=true
-ninja -C build-test-fuzz -j"$jobs"
-meson test -C build-test-fuzz fuzz-profile --print-errorlogs
+  -Db_sanitize=address,undefined -Db_lundef=false -Dbench=disabled
+ninja -C build-test-fuzz -j"$jobs" tests/fuzz/fuzz_profile
+meson test -C build-test-fuzz --no-rebuild fuzz-profile --print-errorlogs
 
 # One plain closing line over every suite run above.
-python3 - build-test build-test-asan build-test-arm <<'PY'
+python3 - build-test build-test-asan build-test-arm build-test-fuzz <<'PY'
 import json, sys, os
 passed = failed = skipped = 0
 for d in sys.argv[1:]:

@@ -4,6 +4,7 @@
  * Every feature bit is "usable" so variant validation goes deep too. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernels/internal.h"
