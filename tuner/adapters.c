@@ -2,6 +2,7 @@
 
 /* One line per op the tuner knows how to run. */
 extern const tn_adapter tn_adapter_gemm;
+extern const tn_adapter tn_adapter_lowrank;
 extern const tn_adapter tn_adapter_attention;
 extern const tn_adapter tn_adapter_linformer_project;
 extern const tn_adapter tn_adapter_hash;
@@ -11,6 +12,7 @@ extern const tn_adapter tn_adapter_hamming_linear;
 
 static const tn_adapter *const adapters[] = {
     &tn_adapter_gemm,
+    &tn_adapter_lowrank,
     &tn_adapter_attention,
     &tn_adapter_linformer_project,
     &tn_adapter_hash,

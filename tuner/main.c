@@ -37,7 +37,7 @@ static const char usage_text[] =
     "    --effort LEVEL    quick (about a minute), default (a few minutes) or\n"
     "                      thorough (longer samples, finer grids)\n"
     "    --time-limit S    stop measuring after S seconds and write what has been\n"
-    "                      measured (default: quick 75, default 300, thorough 1200)\n"
+    "                      measured (default: quick 75, default 320, thorough 1200)\n"
     "    --threads N       threads the measured ops use (default: the library's)\n"
     "    --ops LIST        comma-separated studies and ops to tune: variants,\n"
     "                      threads, blocking, rank, seq, or op names (gemm, ...)\n"
@@ -158,10 +158,10 @@ static int parse_args(int argc, char **argv, options *o) {
     }
 #undef NEEDS_VALUE
   }
-  static const double budget[] = {75, 300, 1200};
+  static const double budget[] = {75, 320, 1200};
   /* short samples, many of them: on a shared machine the fastest of many
    * short samples is the one least disturbed */
-  static const tn_timing_cfg timing[] = {{0.001, 9, 0.5}, {0.002, 15, 1.5}, {0.005, 25, 4}};
+  static const tn_timing_cfg timing[] = {{0.001, 9, 0.5}, {0.002, 11, 1.5}, {0.005, 25, 4}};
   if (!o->limit_given) o->cfg.time_limit = budget[o->cfg.effort];
   o->cfg.timing = timing[o->cfg.effort];
   return 1;
@@ -238,8 +238,8 @@ static const struct { unsigned bit; const char *name; double share; void (*run)(
     {TN_STUDY_VARIANTS, "variants", 0.12, tn_study_variants},
     {TN_STUDY_THREADS, "threads", 0.08, tn_study_threads},
     {TN_STUDY_BLOCKING, "blocking", 0.10, tn_study_blocking},
-    {TN_STUDY_RANK, "rank", 0.40, tn_study_rank},
-    {TN_STUDY_SEQ, "seq", 0.30, tn_study_seq},
+    {TN_STUDY_RANK, "rank", 0.38, tn_study_rank},
+    {TN_STUDY_SEQ, "seq", 0.32, tn_study_seq},
 };
 
 int main(int argc, char **argv) {
