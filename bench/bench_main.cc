@@ -68,6 +68,8 @@ int main(int argc, char **argv) {
 
   gkb::register_gemm();
   gkb::register_attention();
+  gkb::register_hamming();
+  gkb::register_lowrank();
 
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;

@@ -131,6 +131,81 @@ GK_API gk_status gk_gemm(size_t M, size_t N, size_t K, const float *X,
 
 /* ---- section: rank-r GEMM, linear-layer plans, SVD (issue: rank-r GEMM) */
 
+/**
+ * Fused rank-r GEMM (Low-Rank Transformer): Y = act(X·U·V + bias).
+ *   X: M x K (ldx >= K);
+ *   U: K x r for GK_WEIGHT_KN (ldu >= r), or r x K for GK_WEIGHT_NK
+ *      (ldu >= K: PyTorch Linear(K->r).weight);
+ *   V: r x N for GK_WEIGHT_KN (ldv >= N), or N x r for GK_WEIGHT_NK
+ *      (ldv >= r: PyTorch Linear(r->N).weight);
+ *   bias: N floats or NULL; Y: M x N (ldy >= N).
+ * 1 <= r <= min(K, N), else GK_ERR_INVALID_ARG. Per block of rows of X the
+ * block x r intermediate stays in cache. The factors are packed on every
+ * call: for repeated calls with the same weights use a gk_linear_plan.
+ */
+GK_API gk_status gk_lowrank_gemm(size_t M, size_t N, size_t K, size_t r, const float *X,
+                                 size_t ldx, const float *U, size_t ldu,
+                                 gk_weight_layout u_layout, const float *V, size_t ldv,
+                                 gk_weight_layout v_layout, const float *bias,
+                                 gk_activation act, float *Y, size_t ldy);
+
+/**
+ * Linear-layer plan: a K -> N layer (Y = act(X·W + bias)) with its weights
+ * packed once for the micro-kernels. The weights and bias are copied: the
+ * caller's arrays may be freed after create.
+ *
+ * A low-rank plan (W = U·V) also holds the dense product U·V, packed, and
+ * picks per call the fused rank-r path when r <= the tuned rank crossover
+ * for (M, K, N) (gk_tuned_rank_crossover; default 80% of K·N/(K+N)), else
+ * the dense path (GK_VERBOSE logs each plan's first choice per path). The
+ * bias belongs to the plan's second factor, as in greenformer's LED unit.
+ *
+ * gk_linear_apply does not allocate once each calling thread has run a
+ * call of its shape: scratch is per thread and kept. For a hard guarantee,
+ * gk_linear_apply_ws takes caller scratch of gk_linear_workspace_size()
+ * bytes (64-byte aligned); concurrent calls on one plan are safe when each
+ * passes its own workspace (and also with gk_linear_apply).
+ */
+typedef struct gk_linear_plan gk_linear_plan;
+
+GK_API gk_status gk_linear_create_dense(gk_linear_plan **plan, size_t K, size_t N,
+                                        const float *W, size_t ldw, gk_weight_layout layout,
+                                        const float *bias, gk_activation act);
+GK_API gk_status gk_linear_create_lowrank(gk_linear_plan **plan, size_t K, size_t N,
+                                          size_t r, const float *U, size_t ldu,
+                                          gk_weight_layout u_layout, const float *V,
+                                          size_t ldv, gk_weight_layout v_layout,
+                                          const float *bias, gk_activation act);
+/** Y (M x N, ldy >= N) = layer(X (M x K, ldx >= K)). */
+GK_API gk_status gk_linear_apply(const gk_linear_plan *plan, size_t M, const float *X,
+                                 size_t ldx, float *Y, size_t ldy);
+/** Bytes of workspace gk_linear_apply_ws needs for M rows (any M up to this
+ *  one; depends on the thread count at the time of the call). */
+GK_API size_t gk_linear_workspace_size(const gk_linear_plan *plan, size_t M);
+GK_API gk_status gk_linear_apply_ws(const gk_linear_plan *plan, size_t M, const float *X,
+                                    size_t ldx, float *Y, size_t ldy, void *workspace,
+                                    size_t workspace_bytes);
+/** Bytes the plan holds (packed weights, bias, bookkeeping). */
+GK_API size_t gk_linear_memory(const gk_linear_plan *plan);
+/** Whether apply at M rows would take the fused rank-r path (1) or dense
+ *  (0; always 0 for a dense plan). */
+GK_API int gk_linear_uses_lowrank(const gk_linear_plan *plan, size_t M);
+GK_API void gk_linear_destroy(gk_linear_plan *plan);
+
+/**
+ * Truncated SVD of a dense layer weight (greenformer's "svd" solver):
+ * W ~= U_out·V_out with U_out = U_r·S_r (K x r, row-major, ld r) and
+ * V_out = V_rᵀ (r x N, row-major, ld N), whatever W's layout (K x N for
+ * GK_WEIGHT_KN, N x K for GK_WEIGHT_NK). The layer's bias is not touched:
+ * it stays with the second factor (pass it to gk_linear_create_lowrank).
+ * errors_out (r floats, or NULL): relative Frobenius error
+ * ‖W − W_k‖/‖W‖ of the rank-k truncation for k = 1..r.
+ * GK_ERR_UNSUPPORTED when the library was built without LAPACKE.
+ */
+GK_API gk_status gk_svd_factorize(size_t K, size_t N, const float *W, size_t ldw,
+                                  gk_weight_layout layout, size_t r, float *U_out,
+                                  float *V_out, float *errors_out);
+
 /* ---- section: attention and Linformer (issue: attention) */
 
 /**
@@ -222,7 +297,144 @@ GK_API gk_status gk_linformer_attention(const gk_attn_shape *s, const gk_linform
 
 /* ---- section: EcoFormer hashing and Hamming attention (issue: Hamming) */
 
+/*
+ * EcoFormer (Liu et al., NeurIPS 2022), following its reference code
+ * (pvt/hashing/ksh.py, pvt/performer.py). Binary codes: a b-bit code is
+ * GK_CODE_WORDS(b) uint64 words; bit l lives in bit (l mod 64) of word l/64;
+ * unused high bits are 0. Multi-head code arrays use a row stride `ldc` and a
+ * head stride `c_head_stride` (both in words): code of head h, token i at
+ * codes[i*ldc + h*c_head_stride]. Either [tokens][heads][words]
+ * (ldc >= heads*words, head stride >= words) or [heads][tokens][words]
+ * (ldc >= words, head stride >= n*ldc) is accepted; overlapping layouts are
+ * rejected. Float tensors likewise: [tokens, heads*head_dim] is ld, head
+ * stride head_dim.
+ */
+#define GK_HASH_MAX_BITS 1024
+#define GK_HASH_MAX_ANCHORS 256
+#define GK_CODE_WORDS(b) (((size_t)(b) + 63) / 64)
+
+/* Kernelized hash, per head:
+ *   1. if normalize: x <- x/||x||2 (an all-zero row stays zero: the reference
+ *      has no epsilon and would give NaN);
+ *   2. D_ij = ||x_i - a_j||^2 against the head's m anchors (computed as
+ *      ||x||^2 + ||a||^2 - 2 x.a with the GEMM engine, clamped at 0);
+ *      sigma = the head's sigma if given, else the mean of the current
+ *      input's n x m distances (the reference's forward pass); if that mean
+ *      is 0 every D is 0 and phi does not depend on sigma;
+ *   3. phi_ij = exp(-D_ij / (2 sigma)) - mu_j;
+ *   4. bit l of row i = [sum_j phi_ij A_lj >= 0] (a value of exactly 0 gives
+ *      bit 1; the reference's torch.sign would give a 0 no bit can hold). */
+typedef struct gk_hash_params {
+  size_t heads, head_dim;
+  size_t m;              /* anchors, 1..GK_HASH_MAX_ANCHORS */
+  size_t b;              /* code bits, 1..GK_HASH_MAX_BITS */
+  const float *anchors;  /* heads x m x head_dim, contiguous */
+  const float *mu;       /* heads x m kernel means, or NULL for zeros */
+  const float *A;        /* heads x b x m projections, contiguous */
+  const float *sigma;    /* heads values > 0, or NULL: mean of the distances */
+  int normalize;         /* L2-normalise rows first (the reference: yes) */
+} gk_hash_params;
+
+/** Hashes n tokens of every head: x (head h, token i at
+ *  x[i*ldx + h*x_head_stride], head_dim floats) to codes. */
+GK_API gk_status gk_hash(const gk_hash_params *p, size_t n, const float *x,
+                         size_t ldx, size_t x_head_stride, uint64_t *codes,
+                         size_t ldc, size_t c_head_stride);
+
+/* Affine Hamming kernel, per head (D_H = popcount(q_i XOR k_j)):
+ *   num_i = sum_j (alpha*(b - D_H(i,j)) + beta_num) v_j + gamma v_i
+ *   den_i = sum_j (alpha*(b - D_H(i,j)) + beta_den)
+ *   o_i = num_i / den_i, and o_i = 0 where den_i == 0.
+ * gamma != 0 needs n_q == n_kv (self-attention: v_i is key i's value). */
+typedef struct gk_hamming_kernel {
+  float alpha, beta_num, beta_den, gamma;
+} gk_hamming_kernel;
+
+typedef enum gk_hamming_preset {
+  GK_HAMMING_PAPER = 0,         /* (1, 0, 0, 0): weights b - D_H */
+  GK_HAMMING_ECOFORMER_REF = 1  /* (2, -b, 1, b+1): the reference code's
+                                   linear_attention_bias, exactly */
+} gk_hamming_preset;
+
+/** The kernel of a preset for b-bit codes. */
+GK_API gk_status gk_hamming_kernel_preset(gk_hamming_preset preset, size_t b,
+                                          gk_hamming_kernel *out);
+
+typedef enum gk_hamming_algo {
+  GK_HAMMING_AUTO = 0,      /* linear from the tuned crossover n_kv on */
+  GK_HAMMING_QUADRATIC = 1, /* XOR + popcount per pair, O(n_q n_kv (b/64 + d)) */
+  GK_HAMMING_LINEAR = 2     /* additions only, O((n_q + n_kv) b d) */
+} gk_hamming_algo;
+
+typedef struct gk_hamming_attn_params {
+  size_t heads, head_dim, b;
+  gk_hamming_kernel kernel;
+  int causal;            /* query i sees keys j <= i + (n_kv - n_q); needs n_q <= n_kv */
+  gk_hamming_algo algo;
+} gk_hamming_attn_params;
+
+/** Hamming attention. Codes as gk_hash writes them (q: n_q tokens, k: n_kv);
+ *  v: n_kv x head_dim per head, o: n_q x head_dim per head. Only the first
+ *  kv_valid (<= n_kv) keys take part (key padding); kv_valid = 0 gives zeros.
+ *  o must not overlap the inputs. */
+GK_API gk_status gk_hamming_attention(
+    const gk_hamming_attn_params *p, size_t n_q, size_t n_kv, size_t kv_valid,
+    const uint64_t *q_codes, size_t ldq, size_t q_head_stride,
+    const uint64_t *k_codes, size_t ldk, size_t k_head_stride,
+    const float *v, size_t ldv, size_t v_head_stride,
+    float *o, size_t ldo, size_t o_head_stride);
+
+/** All-pairs Hamming distances: d[i*ldd + j] = popcount(a_i XOR b_j) over
+ *  `words` (1..16) uint64 words per code. */
+GK_API gk_status gk_hamming_distances(size_t n_a, size_t n_b, size_t words,
+                                      const uint64_t *a, size_t lda,
+                                      const uint64_t *b, size_t ldb,
+                                      uint16_t *d, size_t ldd);
+
 /* ---- section: tuner profile and crossover queries (issue: tuner) */
+
+/*
+ * greenkern-tune measures this machine and writes a profile that the
+ * library reads once at initialisation (search order: GK_PROFILE=path|off,
+ * $XDG_CONFIG_HOME/greenkern/profile or ~/.config/greenkern/profile,
+ * /etc/greenkern/profile). Without a valid profile the answers below come
+ * from compiled-in cost models.
+ */
+
+/** Path of the profile in use, or NULL when none was found or accepted. */
+GK_API const char *gk_profile_path(void);
+
+/**
+ * Rank crossover for a linear layer with M rows, K inputs, N outputs: the
+ * largest rank r at which the fused rank-r product X·U·V is faster than
+ * the dense X·W on this machine (0: never). Linear-layer plans use the
+ * factored path for ranks up to it. Measured points are interpolated
+ * (log M) and scaled to other (K, N) by the arithmetic break-even.
+ * Errors: r NULL or M, K, N zero -> GK_ERR_INVALID_ARG.
+ */
+GK_API gk_status gk_query_rank_crossover(size_t M, size_t K, size_t N, size_t *r);
+
+/** Sequence-length crossovers (number of keys n from which the first
+ *  method is faster). Only GK_SEQ_HAMMING_LINEAR steers the library; the
+ *  others compare different mathematics and are information. */
+typedef enum gk_seq_crossover {
+  GK_SEQ_HAMMING_LINEAR = 0,   /* linear over quadratic Hamming attention; param = b bits */
+  GK_SEQ_LINFORMER_FULL = 1,   /* Linformer over full attention; param = k */
+  GK_SEQ_HAMMING_FULL = 2,     /* Hamming attention over full attention; param = b */
+  GK_SEQ_HAMMING_LINFORMER = 3 /* Hamming attention over Linformer k = 128; param = b */
+} gk_seq_crossover;
+
+/**
+ * *n receives the crossover for head dimension d (causal masking or not).
+ * GK_SEQ_HAMMING_LINEAR always answers (measured, interpolated, or the
+ * cost model; SIZE_MAX when linear never won). The informational kinds
+ * answer only for a measured (param, d, causal) and return
+ * GK_ERR_UNSUPPORTED otherwise; *n = 0 means the first method never won
+ * in the measured range. Errors: n NULL, param or d zero, causal not 0/1,
+ * unknown kind -> GK_ERR_INVALID_ARG (nothing written).
+ */
+GK_API gk_status gk_query_seq_crossover(gk_seq_crossover kind, size_t param, size_t d,
+                                        int causal, size_t *n);
 
 #ifdef __cplusplus
 }

@@ -1,3 +1,7 @@
+/* GEMM and fused rank-r GEMM: validation, public entries, engine scratch
+ * and cache blocking (the kernels are in gemm_engine.c). */
+#include <stdlib.h>
+
 #include "gemm.h"
 
 gk_status gk_gemm_check(const gk_gemm_args *a) {
@@ -15,6 +19,7 @@ gk_status gk_gemm_check(const gk_gemm_args *a) {
 gk_status gk_gemm_run(const gk_variant *v, const gk_gemm_args *a) {
   gk_status s = gk_gemm_check(a);
   if (s) return s;
+  if (!v || v->op != GK_OP_GEMM) return GK_ERR_INVALID_ARG;
   ((const gk_gemm_impl *)v->impl)->run(a);
   return GK_OK;
 }
@@ -25,4 +30,119 @@ GK_API gk_status gk_gemm(size_t M, size_t N, size_t K, const float *X,
                          gk_activation act, float *Y, size_t ldy) {
   gk_gemm_args a = {M, N, K, X, ldx, W, ldw, layout, bias, act, Y, ldy, 0};
   return gk_gemm_run(gk_dispatch(GK_OP_GEMM), &a);
+}
+
+/* ------------------------------------------------------------ rank-r */
+
+static gk_status check_factor(const float *p, size_t rows_kn, size_t cols_kn, size_t ld,
+                              gk_weight_layout layout) {
+  if (layout == GK_WEIGHT_KN) return gk_check_matrix(p, rows_kn, cols_kn, ld);
+  if (layout == GK_WEIGHT_NK) return gk_check_matrix(p, cols_kn, rows_kn, ld);
+  return GK_ERR_INVALID_ARG;
+}
+
+gk_status gk_lowrank_check(const gk_lowrank_args *a) {
+  if (!a->X || !a->U || !a->V || !a->Y) return GK_ERR_INVALID_ARG;
+  if ((unsigned)a->act > GK_ACT_GELU) return GK_ERR_INVALID_ARG;
+  if (a->r == 0 || a->r > a->K || a->r > a->N) return GK_ERR_INVALID_ARG;
+  gk_status s;
+  if ((s = gk_check_matrix(a->X, a->M, a->K, a->ldx))) return s;
+  if ((s = check_factor(a->U, a->K, a->r, a->ldu, a->u_layout))) return s;
+  if ((s = check_factor(a->V, a->r, a->N, a->ldv, a->v_layout))) return s;
+  return gk_check_matrix(a->Y, a->M, a->N, a->ldy);
+}
+
+gk_status gk_lowrank_run(const gk_variant *v, const gk_lowrank_args *a) {
+  gk_status s = gk_lowrank_check(a);
+  if (s) return s;
+  if (!v || v->op != GK_OP_LOWRANK) return GK_ERR_INVALID_ARG;
+  const gk_gemm_impl *im = v->impl;
+  size_t nu = gk_packed_floats(a->K, a->r, im->nr), nv = gk_packed_floats(a->r, a->N, im->nr);
+  float *pu = gk_gemm_scratch(1, nu + nv);
+  if (!pu) return GK_ERR_NO_MEMORY;
+  float *pv = pu + nu;
+  im->pack(a->U, a->ldu, a->u_layout, a->K, a->r, pu);
+  im->pack(a->V, a->ldv, a->v_layout, a->r, a->N, pv);
+  gk_packed_b U = {pu, a->K, a->r, im->nr}, V = {pv, a->r, a->N, im->nr};
+  im->lowrank_packed(a->M, a->X, a->ldx, &U, &V, a->bias, a->act, a->Y, a->ldy, a->threads,
+                     NULL);
+  return GK_OK;
+}
+
+GK_API gk_status gk_lowrank_gemm(size_t M, size_t N, size_t K, size_t r, const float *X,
+                                 size_t ldx, const float *U, size_t ldu,
+                                 gk_weight_layout u_layout, const float *V, size_t ldv,
+                                 gk_weight_layout v_layout, const float *bias,
+                                 gk_activation act, float *Y, size_t ldy) {
+  gk_lowrank_args a = {M, N, K, r, X, ldx, U, ldu, u_layout, V, ldv, v_layout,
+                       bias, act, Y, ldy, 0};
+  return gk_lowrank_run(gk_dispatch(GK_OP_LOWRANK), &a);
+}
+
+/* ---------------------------------------------------------- scratch */
+
+/* Per-thread buffers, freed by the key's destructor when the thread ends
+ * (OpenMP pool threads keep theirs across calls: first-touch page faults
+ * cost ~12 µs per page on VMs, far more than small GEMMs take). */
+typedef struct scratch {
+  float *p[2];
+  size_t n[2];
+} scratch;
+
+static pthread_key_t scratch_key;
+static gk_once scratch_once = GK_ONCE_INIT;
+
+static void scratch_free(void *v) {
+  scratch *s = v;
+  gk_aligned_free(s->p[0]);
+  gk_aligned_free(s->p[1]);
+  free(s);
+}
+static void scratch_init(void) { pthread_key_create(&scratch_key, scratch_free); }
+
+float *gk_gemm_scratch(int slot, size_t floats) {
+  gk_call_once(&scratch_once, scratch_init);
+  scratch *s = pthread_getspecific(scratch_key);
+  if (!s) {
+    if (!(s = calloc(1, sizeof *s))) return NULL;
+    if (pthread_setspecific(scratch_key, s)) {
+      free(s);
+      return NULL;
+    }
+  }
+  if (s->n[slot] < floats) {
+    size_t bytes;
+    if (!gk_mul_ok(floats, sizeof(float), &bytes)) return NULL;
+    float *p = gk_aligned_alloc(bytes);
+    if (!p) return NULL;
+    gk_aligned_free(s->p[slot]);
+    s->p[slot] = p, s->n[slot] = floats;
+  }
+  return s->p[slot];
+}
+
+/* --------------------------------------------------------- blocking */
+
+static size_t clamp_round(size_t v, size_t lo, size_t hi, size_t mult) {
+  if (v < lo) v = lo;
+  if (v > hi) v = hi;
+  v -= v % mult;
+  return v ? v : mult;
+}
+
+/* Goto's rules for this engine's loop order (see gemm_engine.c): a B
+ * micro-panel (kc x nr) takes half of L1, the A block (mc x kc) half of
+ * L2, the B block (kc x nc) a quarter of L3 (shared by the cores). */
+gk_gemm_blocking gk_gemm_blocking_for(unsigned mr, unsigned nr) {
+  const gk_ctx *c = gk_ctx_get();
+  size_t l1 = c->topo.l1d ? c->topo.l1d : 32768, l2 = c->topo.l2 ? c->topo.l2 : 262144;
+  size_t l3 = c->topo.l3 > l2 ? c->topo.l3 : 4 * l2;
+  gk_gemm_blocking b;
+  b.kc = clamp_round(l1 / 2 / (sizeof(float) * nr), 64, 1024, 8);
+  b.mc = clamp_round(l2 / 2 / (sizeof(float) * b.kc), mr, 4096, mr);
+  b.nc = clamp_round(l3 / 4 / (sizeof(float) * b.kc), nr, 8192, nr);
+  if (c->tuning.gemm_kc) b.kc = clamp_round(c->tuning.gemm_kc, 8, 4096, 8);
+  if (c->tuning.gemm_nc) b.nc = clamp_round(c->tuning.gemm_nc, nr, 1 << 16, nr);
+  if (c->tuning.gemm_mc) b.mc = clamp_round(c->tuning.gemm_mc, mr, 1 << 16, mr);
+  return b;
 }

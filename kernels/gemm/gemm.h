@@ -1,5 +1,11 @@
-/* Internal GEMM interface: the engine behind gk_gemm, the linear-layer
- * plans, the Linformer projection and the hash's distance products. */
+/* Internal GEMM interface: the engine behind gk_gemm, gk_lowrank_gemm, the
+ * linear-layer plans, the Linformer projection and the hash's distance
+ * products.
+ *
+ * The engine is BLIS/Goto style: B (the weights) is packed into panels of
+ * nr columns, A (the activations) into panels of mr rows, and a register
+ * tile micro-kernel of mr x nr accumulators runs over each pair of panels.
+ * A variant is one tile shape on one ISA (gemm_engine.c, templated). */
 #ifndef GK_GEMM_H
 #define GK_GEMM_H
 
@@ -16,9 +22,62 @@ typedef struct gk_gemm_args {
   int threads;                            /* 0: choose by work size */
 } gk_gemm_args;
 
-/* What a GEMM variant registers (registry impl pointer). */
+/* Y = act(X·U·V + bias), U: K x r (KN) or r x K (NK), V: r x N (KN) or
+ * N x r (NK). */
+typedef struct gk_lowrank_args {
+  size_t M, N, K, r;
+  const float *X; size_t ldx;
+  const float *U; size_t ldu; gk_weight_layout u_layout;
+  const float *V; size_t ldv; gk_weight_layout v_layout;
+  const float *bias;
+  gk_activation act;
+  float *Y; size_t ldy;
+  int threads;                            /* 0: choose by work size */
+} gk_lowrank_args;
+
+/* A K x N weight matrix packed for one variant: ceil(N/nr) panels, each
+ * K x nr row-major (k-major), the last one zero-padded to nr columns.
+ * Element (k, j) is at p[(j/nr)·K·nr + k·nr + j%nr]. Panels hold the full
+ * K so any cache block of K is a contiguous slice of each panel. */
+typedef struct gk_packed_b {
+  const float *p;
+  size_t K, N, nr;
+} gk_packed_b;
+
+/* Floats a packed K x N matrix takes for panels of nr columns. */
+static inline size_t gk_packed_floats(size_t K, size_t N, size_t nr) {
+  return (N + nr - 1) / nr * nr * K;
+}
+
+/* Caller-provided scratch for the engine: `per_thread` floats for each of
+ * the threads the call may use, from `base` (64-byte aligned). base = NULL:
+ * the engine uses its thread-local scratch (grown once, kept per thread). */
+typedef struct gk_gemm_ws {
+  float *base;
+  size_t per_thread;
+} gk_gemm_ws;
+
+/* What a GEMM or rank-r variant registers (registry impl pointer). Every
+ * entry point assumes validated arguments. */
 typedef struct gk_gemm_impl {
-  void (*run)(const gk_gemm_args *a);     /* arguments already validated */
+  unsigned mr, nr;                        /* register tile */
+  /* Dense on raw weights (gk_gemm). */
+  void (*run)(const gk_gemm_args *a);
+  /* Packs a weight matrix (layout as gk_gemm_args) into dst
+   * (gk_packed_floats(K, N, nr) floats). */
+  void (*pack)(const float *W, size_t ldw, gk_weight_layout layout, size_t K, size_t N,
+               float *dst);
+  /* Dense on packed weights: Y = act(X·B + bias). */
+  void (*run_packed)(size_t M, const float *X, size_t ldx, const gk_packed_b *B,
+                     const float *bias, gk_activation act, float *Y, size_t ldy,
+                     int threads, const gk_gemm_ws *ws);
+  /* Fused rank-r on packed factors: Y = act(X·U·V + bias). */
+  void (*lowrank_packed)(size_t M, const float *X, size_t ldx, const gk_packed_b *U,
+                         const gk_packed_b *V, const float *bias, gk_activation act,
+                         float *Y, size_t ldy, int threads, const gk_gemm_ws *ws);
+  /* Scratch floats per thread the two packed entries need for this shape
+   * (r = 0: dense). */
+  size_t (*ws_floats)(size_t M, size_t N, size_t K, size_t r);
 } gk_gemm_impl;
 
 /* Validates a (shapes, strides, NULLs, overflow); GK_OK or the error. */
@@ -26,5 +85,28 @@ gk_status gk_gemm_check(const gk_gemm_args *a);
 /* Runs one variant (the harness and the tuner call every variant this way;
  * the public entry passes the dispatcher's choice). */
 gk_status gk_gemm_run(const gk_variant *v, const gk_gemm_args *a);
+
+gk_status gk_lowrank_check(const gk_lowrank_args *a);
+/* Packs U and V for v's tile (thread-local scratch) and runs its fused
+ * path. v is a GK_OP_LOWRANK variant. */
+gk_status gk_lowrank_run(const gk_variant *v, const gk_lowrank_args *a);
+
+/* Thread-local scratch of at least `floats` floats, 64-byte aligned, kept
+ * for the thread's lifetime (freed at thread exit). slot 0: the engine's
+ * blocks; slot 1: weights packed per call. NULL if allocation fails. */
+float *gk_gemm_scratch(int slot, size_t floats);
+
+/* This thread's engine scratch: from ws when given, else thread-local. */
+static inline float *gk_gemm_ws_get(const gk_gemm_ws *ws, int tid, size_t floats) {
+  if (ws && ws->base) return ws->base + (size_t)tid * ws->per_thread;
+  return gk_gemm_scratch(0, floats);
+}
+
+/* Cache blocking in elements, from ctx->tuning (non-zero fields) else
+ * derived from the detected cache sizes for an mr x nr tile. */
+typedef struct gk_gemm_blocking {
+  size_t mc, kc, nc;
+} gk_gemm_blocking;
+gk_gemm_blocking gk_gemm_blocking_for(unsigned mr, unsigned nr);
 
 #endif

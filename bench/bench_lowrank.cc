@@ -1,0 +1,142 @@
+// Rank-r GEMM (LRT) and linear-layer plans: every rank-r variant on packed
+// factors (what a plan runs), the public per-call entry, our dense GEMM on
+// W = U·V (packed, the plan's other path) and every peer's two-call form
+// X·U then ·V, same shapes, same binary, so one run gives the ratios and
+// the fused-vs-dense crossover rank.
+#include <cstdio>
+
+#include "bench.h"
+#include "peers.h"
+
+extern "C" {
+#include "kernels/gemm/gemm.h"
+}
+
+namespace gkb {
+
+namespace {
+struct Shape {
+  size_t M, K, N, r;
+};
+
+std::string name(const std::string &what, const Shape &s, int threads) {
+  char b[160];
+  snprintf(b, sizeof b, "%s/M=%zu/K=%zu/N=%zu/r=%zu/threads=%d", what.c_str(), s.M, s.K, s.N,
+           s.r, threads);
+  return b;
+}
+
+// Factors and activations of one shape, U and V packed for one tile.
+struct Operands {
+  Buffer X, U, V, Y, T;
+  float *pu = nullptr, *pv = nullptr;
+  gk_packed_b u{}, v{};
+  Operands(const Shape &s, unsigned nr)
+      : X(s.M * s.K), U(s.K * s.r, 2), V(s.r * s.N, 3), Y(s.M * s.N), T(s.M * s.r) {
+    if (!nr) return;
+    pu = static_cast<float *>(gk_aligned_alloc(gk_packed_floats(s.K, s.r, nr) * 4));
+    pv = static_cast<float *>(gk_aligned_alloc(gk_packed_floats(s.r, s.N, nr) * 4));
+    u = {pu, s.K, s.r, nr};
+    v = {pv, s.r, s.N, nr};
+  }
+  ~Operands() {
+    gk_aligned_free(pu);
+    gk_aligned_free(pv);
+  }
+};
+
+void lowrank_variant(benchmark::State &st, const gk_variant *v, Shape s, int t) {
+  if (!usable_or_skip(st, v)) return;
+  const gk_gemm_impl *im = static_cast<const gk_gemm_impl *>(v->impl);
+  Operands o(s, im->nr);
+  im->pack(o.U.data(), s.r, GK_WEIGHT_KN, s.K, s.r, o.pu);
+  im->pack(o.V.data(), s.N, GK_WEIGHT_KN, s.r, s.N, o.pv);
+  for (auto _ : st)
+    im->lowrank_packed(s.M, o.X.data(), s.K, &o.u, &o.v, nullptr, GK_ACT_NONE, o.Y.data(), s.N,
+                       t, nullptr);
+  set_flops(st, 2.0 * s.M * s.r * (s.K + s.N));
+}
+
+// The public entry packs both factors on every call.
+void lowrank_public(benchmark::State &st, Shape s, int t) {
+  Operands o(s, 0);
+  gk_lowrank_args a = {s.M, s.N, s.K, s.r, o.X.data(), s.K, o.U.data(), s.r, GK_WEIGHT_KN,
+                       o.V.data(), s.N, GK_WEIGHT_KN, nullptr, GK_ACT_NONE, o.Y.data(), s.N, t};
+  for (auto _ : st) gk_lowrank_run(gk_dispatch(GK_OP_LOWRANK), &a);
+  set_flops(st, 2.0 * s.M * s.r * (s.K + s.N));
+}
+
+// Our dense GEMM on packed W = U·V (the plan's dense path).
+void dense_packed(benchmark::State &st, Shape s, int t) {
+  const gk_gemm_impl *im = static_cast<const gk_gemm_impl *>(gk_dispatch(GK_OP_GEMM)->impl);
+  Buffer X(s.M * s.K), W(s.K * s.N, 4), Y(s.M * s.N);
+  float *pw = static_cast<float *>(gk_aligned_alloc(gk_packed_floats(s.K, s.N, im->nr) * 4));
+  im->pack(W.data(), s.N, GK_WEIGHT_KN, s.K, s.N, pw);
+  gk_packed_b b = {pw, s.K, s.N, im->nr};
+  for (auto _ : st)
+    im->run_packed(s.M, X.data(), s.K, &b, nullptr, GK_ACT_NONE, Y.data(), s.N, t, nullptr);
+  set_flops(st, 2.0 * s.M * s.r * (s.K + s.N));  // same count as the rank-r rows
+  gk_aligned_free(pw);
+}
+
+void peer_two_call(benchmark::State &st, const Peer &p, Shape s, int t) {
+  Operands o(s, 0);
+  p.set_threads(t);
+  for (auto _ : st) {
+    p.sgemm(s.M, s.r, s.K, o.X.data(), s.K, o.U.data(), s.r, false, o.T.data(), s.r);
+    p.sgemm(s.M, s.N, s.r, o.T.data(), s.r, o.V.data(), s.N, false, o.Y.data(), s.N);
+  }
+  set_flops(st, 2.0 * s.M * s.r * (s.K + s.N));
+}
+
+// Fixed cost of a plan's apply over the bare packed kernel call, on a
+// layer small enough that the arithmetic is negligible (K = N = 16).
+void plan_overhead(benchmark::State &st, size_t M, bool plan) {
+  const size_t K = 16, N = 16;
+  Buffer X(M * K), W(K * N), Y(M * N);
+  gk_linear_plan *p = nullptr;
+  gk_linear_create_dense(&p, K, N, W.data(), N, GK_WEIGHT_KN, nullptr, GK_ACT_NONE);
+  const gk_gemm_impl *im = static_cast<const gk_gemm_impl *>(gk_dispatch(GK_OP_GEMM)->impl);
+  float *pw = static_cast<float *>(gk_aligned_alloc(gk_packed_floats(K, N, im->nr) * 4));
+  im->pack(W.data(), N, GK_WEIGHT_KN, K, N, pw);
+  gk_packed_b b = {pw, K, N, im->nr};
+  if (plan)
+    for (auto _ : st) gk_linear_apply(p, M, X.data(), K, Y.data(), N);
+  else
+    for (auto _ : st)
+      im->run_packed(M, X.data(), K, &b, nullptr, GK_ACT_NONE, Y.data(), N, 1, nullptr);
+  gk_linear_destroy(p);
+  gk_aligned_free(pw);
+}
+}  // namespace
+
+void register_lowrank() {
+  static const size_t ranks[] = {16, 32, 64, 128, 192, 256, 384};
+  std::vector<Shape> shapes;
+  for (size_t M : {1, 32, 128, 512, 2048})
+    for (auto kn : {std::make_pair(768, 768), std::make_pair(768, 3072), std::make_pair(3072, 768)})
+      for (size_t r : ranks) shapes.push_back({M, (size_t)kn.first, (size_t)kn.second, r});
+  for (const Shape &s : shapes)
+    for (int t : thread_counts()) {
+      for (const gk_variant *v : variants_of(GK_OP_LOWRANK))
+        benchmark::RegisterBenchmark(name("lowrank/" + std::string(v->name), s, t).c_str(),
+                                     lowrank_variant, v, s, t)
+            ->UseRealTime();
+      benchmark::RegisterBenchmark(name("lowrank/public", s, t).c_str(), lowrank_public, s, t)
+          ->UseRealTime();
+      benchmark::RegisterBenchmark(name("lowrank/dense-packed", s, t).c_str(), dense_packed, s, t)
+          ->UseRealTime();
+      for (const Peer &p : peers())
+        benchmark::RegisterBenchmark(name("lowrank/peer:" + std::string(p.name), s, t).c_str(),
+                                     peer_two_call, p, s, t)
+            ->UseRealTime();
+    }
+  for (size_t M : {1, 32}) {
+    benchmark::RegisterBenchmark(("plan-overhead/apply/M=" + std::to_string(M)).c_str(),
+                                 plan_overhead, M, true);
+    benchmark::RegisterBenchmark(("plan-overhead/kernel/M=" + std::to_string(M)).c_str(),
+                                 plan_overhead, M, false);
+  }
+}
+
+}  // namespace gkb

@@ -1,0 +1,621 @@
+/* ISA-templated GEMM engine (compiled once per ISA, see simd.h).
+ *
+ * Goto/BLIS structure, one thread's share of the work:
+ *
+ *   for jc over N step nc                 B block kc x nc: L2
+ *     for pc over K step kc
+ *       pack B block (or use pre-packed panels, or raw KN rows in place)
+ *       for ic over M step mc
+ *         pack A block mc x kc into mr-row panels      A block: L2
+ *         for jr over nc step nr         B micro-panel kc x nr: L1
+ *           for ir over mc step mr       A micro-panels stream from L2
+ *             micro-kernel: mr x nr tile of C += A·B (kc long)
+ *
+ * The micro-kernel keeps the mr x nr tile of C in mr·nr/L vector
+ * registers, broadcasts one A element per row and multiplies it with nr/L
+ * vectors of B. It is written once (ukr_body) over simd.h and instantiated
+ * per tile shape and per row count m = 1..mr (so edge tiles along M do no
+ * wasted work); columns past n are computed on zero padding and masked at
+ * the store. Bias is added in registers on the last K block; ReLU/GELU run
+ * over the freshly stored, L1-resident tile.
+ *
+ * Threads split M and N into one rectangle each (no barriers: each packs
+ * what it reads). M = 1 (decoding) takes a GEMV path without packing. The
+ * fused rank-r path runs, per block of rows of X, T = X·U into a small
+ * L2-resident buffer and then Y = T·V, so the M x r intermediate never
+ * goes to memory. */
+#include "../simd.h"
+#include "../epilogue.h"
+#include "gemm.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#define L GK_VF_LANES
+#define MAX_MR 28
+#define MAX_NV 4
+
+typedef struct epi {
+  const float *bias; /* bias of the tile's first column, or NULL */
+  int accumulate;    /* add to C (not the first K block) */
+  int last;          /* last K block: add bias */
+} epi;
+
+typedef void (*ukr_fn)(size_t m, size_t kc, const float *a, const float *b, size_t ldb,
+                       float *c, size_t ldc, size_t n, const epi *e);
+
+typedef struct tile {
+  size_t mr, nr;
+  ukr_fn ukr;
+} tile;
+
+/* One vector of C: accumulate, add bias, store the first w lanes. */
+GK_SIMD_INLINE void store_vec(float *p, gk_vf x, size_t w, int full, int accumulate,
+                              const float *bias) {
+  if (full) {
+    if (accumulate) x = vf_add(x, vf_loadu(p));
+    if (bias) x = vf_add(x, vf_loadu(bias));
+    vf_storeu(p, x);
+  } else {
+    if (accumulate) x = vf_add(x, vf_loadu_n(p, w));
+    if (bias) x = vf_add(x, vf_loadu_n(bias, w));
+    vf_storeu_n(p, x, w);
+  }
+}
+
+#if defined(GK_TARGET_AVX512)
+/* acc += broadcast(*a)·b as one instruction with an embedded broadcast
+ * memory operand: compilers hoist the broadcast into its own load
+ * instruction, and the 14x32 tile's loop then has 47 instead of 33
+ * instructions per k step, which the front end cannot sustain at 2 FMAs
+ * per cycle. */
+GK_SIMD_INLINE gk_vf fma_bcast(const float *a, gk_vf b, gk_vf acc) {
+  __asm__("vfmadd231ps %[a]%{1to16%}, %[b], %[c]" : [c] "+v"(acc) : [b] "v"(b), [a] "m"(*a));
+  return acc;
+}
+#else
+GK_SIMD_INLINE gk_vf fma_bcast(const float *a, gk_vf b, gk_vf acc) {
+  return vf_fma(vf_set1(*a), b, acc);
+}
+#endif
+
+/* C[0..m)[0..n) (+)= A·B over kc; A: panel with row stride MR per k,
+ * B: NV vectors per k at stride ldb. m, MR, NV are compile-time constants
+ * in every instantiation, so acc[][] lives in registers. */
+GK_SIMD_INLINE void ukr_body(const size_t m, const size_t MR, const size_t NV, size_t kc,
+                             const float *__restrict a, const float *__restrict b, size_t ldb,
+                             float *__restrict c, size_t ldc, size_t n, const epi *e) {
+  gk_vf acc[MAX_MR][MAX_NV];
+#pragma GCC unroll 28
+  for (size_t i = 0; i < m; i++) {
+    __builtin_prefetch(c + i * ldc, 1);
+    __builtin_prefetch(c + i * ldc + NV * L - 1, 1);
+#pragma GCC unroll 4
+    for (size_t v = 0; v < NV; v++) acc[i][v] = vf_zero();
+  }
+#pragma GCC unroll 2
+  for (size_t k = 0; k < kc; k++) {
+    gk_vf bv[MAX_NV];
+#pragma GCC unroll 4
+    for (size_t v = 0; v < NV; v++) bv[v] = vf_loadu(b + v * L);
+#pragma GCC unroll 28
+    for (size_t i = 0; i < m; i++) {
+      if (NV == 1) {
+        acc[i][0] = fma_bcast(a + i, bv[0], acc[i][0]);
+      } else {
+        gk_vf ai = vf_set1(a[i]);
+#pragma GCC unroll 4
+        for (size_t v = 0; v < NV; v++) acc[i][v] = vf_fma(ai, bv[v], acc[i][v]);
+      }
+    }
+    a += MR;
+    b += ldb;
+  }
+  const int accumulate = e->accumulate;
+  const float *bias = e->last ? e->bias : NULL;
+  if (n == NV * L) {
+#pragma GCC unroll 28
+    for (size_t i = 0; i < m; i++)
+#pragma GCC unroll 4
+      for (size_t v = 0; v < NV; v++)
+        store_vec(c + i * ldc + v * L, acc[i][v], L, 1, accumulate, bias ? bias + v * L : NULL);
+  } else {
+#pragma GCC unroll 28
+    for (size_t i = 0; i < m; i++)
+#pragma GCC unroll 4
+      for (size_t v = 0; v < NV; v++) {
+        if (v * L >= n) break;
+        size_t w = n - v * L < L ? n - v * L : L;
+        store_vec(c + i * ldc + v * L, acc[i][v], w, 0, accumulate, bias ? bias + v * L : NULL);
+      }
+  }
+}
+
+/* A tile shape's micro-kernel: one instantiation per row count m <= MR. */
+#define UKR_CASE(mm, MR_, NV_)                                                        \
+  case mm:                                                                            \
+    if (mm <= MR_) ukr_body(mm <= MR_ ? mm : 1, MR_, NV_, kc, a, b, ldb, c, ldc, n, e); \
+    break;
+#define DEFINE_UKR(MR_, NR_)                                                                   \
+  static void ukr_##MR_##x##NR_(size_t m, size_t kc, const float *a, const float *b,          \
+                                size_t ldb, float *c, size_t ldc, size_t n, const epi *e) {    \
+    switch (m) {                                                                               \
+      UKR_CASE(1, MR_, NR_ / L) UKR_CASE(2, MR_, NR_ / L) UKR_CASE(3, MR_, NR_ / L) UKR_CASE(4, MR_, NR_ / L)  \
+      UKR_CASE(5, MR_, NR_ / L) UKR_CASE(6, MR_, NR_ / L) UKR_CASE(7, MR_, NR_ / L) UKR_CASE(8, MR_, NR_ / L)  \
+      UKR_CASE(9, MR_, NR_ / L) UKR_CASE(10, MR_, NR_ / L) UKR_CASE(11, MR_, NR_ / L)                      \
+      UKR_CASE(12, MR_, NR_ / L) UKR_CASE(13, MR_, NR_ / L) UKR_CASE(14, MR_, NR_ / L)                     \
+      UKR_CASE(15, MR_, NR_ / L) UKR_CASE(16, MR_, NR_ / L) UKR_CASE(17, MR_, NR_ / L)                     \
+      UKR_CASE(18, MR_, NR_ / L) UKR_CASE(19, MR_, NR_ / L) UKR_CASE(20, MR_, NR_ / L)                     \
+      UKR_CASE(21, MR_, NR_ / L) UKR_CASE(22, MR_, NR_ / L) UKR_CASE(23, MR_, NR_ / L)                     \
+      UKR_CASE(24, MR_, NR_ / L) UKR_CASE(25, MR_, NR_ / L) UKR_CASE(26, MR_, NR_ / L)                     \
+      UKR_CASE(27, MR_, NR_ / L) UKR_CASE(28, MR_, NR_ / L)                                            \
+      default: break;                                                                          \
+    }                                                                                          \
+  }
+
+/* ------------------------------------------------------------ packing */
+
+#if defined(GK_TARGET_AVX512)
+/* In-register 16x16 transpose: at step h, rows i and i+h (bit h of i
+ * clear) swap their off-diagonal h x h blocks; h = 8, 4, 2, 1. Index
+ * tables: lo[l] = l&h ? 16+l-h : l, hi[l] = l&h ? 16+l : l+h. */
+static const int32_t tr_idx[4][2][16] __attribute__((aligned(64))) = {
+    {{0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23},
+     {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31}},
+    {{0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27},
+     {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31}},
+    {{0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29},
+     {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31}},
+    {{0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30},
+     {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31}}};
+
+GK_SIMD_INLINE void transpose16(__m512 r[16]) {
+#pragma GCC unroll 4
+  for (int s = 0; s < 4; s++) {
+    const int h = 8 >> s;
+    __m512i ilo = _mm512_load_si512(tr_idx[s][0]), ihi = _mm512_load_si512(tr_idx[s][1]);
+#pragma GCC unroll 16
+    for (int i = 0; i < 16; i++) {
+      if (i & h) continue;
+      __m512 a = r[i], b = r[i + h];
+      r[i] = _mm512_permutex2var_ps(a, ilo, b);
+      r[i + h] = _mm512_permutex2var_ps(a, ihi, b);
+    }
+  }
+}
+
+/* One panel of m <= MR rows: 16 rows x 16 k at a time through registers
+ * (the scalar form costs ~2 cycles per element in strided stores). */
+static void pack_a_panel(const float *__restrict x, size_t ldx, size_t m, size_t kc, size_t MR,
+                         float *__restrict dst) {
+  for (size_t g = 0; g < m; g += 16) {
+    size_t rows = m - g < 16 ? m - g : 16;
+    __mmask16 smask = gk_mask_n_(rows);
+    for (size_t k = 0; k < kc; k += 16) {
+      size_t w = kc - k < 16 ? kc - k : 16;
+      __mmask16 lmask = gk_mask_n_(w);
+      __m512 r[16];
+#pragma GCC unroll 16
+      for (size_t i = 0; i < 16; i++)
+        r[i] = i < rows ? _mm512_maskz_loadu_ps(lmask, x + (g + i) * ldx + k) : _mm512_setzero_ps();
+      transpose16(r);
+#pragma GCC unroll 16
+      for (size_t kk = 0; kk < w; kk++) _mm512_mask_storeu_ps(dst + (k + kk) * MR + g, smask, r[kk]);
+    }
+  }
+}
+#else
+static void pack_a_panel(const float *__restrict x, size_t ldx, size_t m, size_t kc, size_t MR,
+                         float *__restrict dst) {
+  for (size_t k = 0; k < kc; k++)
+    for (size_t i = 0; i < m; i++) dst[k * MR + i] = x[i * ldx + k];
+}
+#endif
+
+/* A block (mc x kc at X, row stride ldx) into panels of MR rows, each
+ * kc x MR (element (i, k) of a panel at k·MR + i). Rows past the block's
+ * end in the last panel are never read (m-specialised kernels). */
+static void pack_a(const float *__restrict X, size_t ldx, size_t mc, size_t kc, size_t MR,
+                   float *__restrict dst) {
+  for (size_t ir = 0; ir < mc; ir += MR, dst += kc * MR)
+    pack_a_panel(X + ir * ldx, ldx, mc - ir < MR ? mc - ir : MR, kc, MR, dst);
+}
+
+/* B rows k0..k0+kc, columns j0..j0+nc of W (layout as gk_gemm_args) into
+ * panels of NR columns, panel q at dst + q·pstride, element (k, j) of a
+ * panel at k·NR + j, columns past nc zero. */
+static void pack_b(const float *__restrict W, size_t ldw, gk_weight_layout layout, size_t k0,
+                   size_t kc, size_t j0, size_t nc, size_t NR, float *__restrict dst,
+                   size_t pstride) {
+  for (size_t jr = 0; jr < nc; jr += NR, dst += pstride) {
+    size_t w = nc - jr < NR ? nc - jr : NR;
+    if (layout == GK_WEIGHT_KN) {
+      const float *src = W + k0 * ldw + j0 + jr;
+      for (size_t k = 0; k < kc; k++) {
+        float *d = dst + k * NR;
+        size_t j = 0;
+        for (; j + L <= w; j += L) vf_store(d + j, vf_loadu(src + k * ldw + j));
+        for (; j < w; j++) d[j] = src[k * ldw + j];
+        for (; j < NR; j++) d[j] = 0.0f;
+      }
+    } else {
+      const float *src = W + (j0 + jr) * ldw + k0;
+      for (size_t j = 0; j < w; j++)
+        for (size_t k = 0; k < kc; k++) dst[k * NR + j] = src[j * ldw + k];
+      for (size_t j = w; j < NR; j++)
+        for (size_t k = 0; k < kc; k++) dst[k * NR + j] = 0.0f;
+    }
+  }
+}
+
+/* Whole-matrix packing for plans and per-call factor packing. */
+static void pack_full(const float *W, size_t ldw, gk_weight_layout layout, size_t K, size_t N,
+                      size_t NR, float *dst) {
+  pack_b(W, ldw, layout, 0, K, 0, N, NR, dst, K * NR);
+}
+
+/* --------------------------------------------------------------- GEMV */
+
+/* y[0..n) = x·B for n <= 4L columns at b (row stride ldb), two K chains
+ * per vector so FMA latency is hidden. Loads are masked past n. */
+GK_SIMD_INLINE void gemv_cols_body(const size_t NV, size_t K, const float *__restrict x,
+                                   const float *__restrict b, size_t ldb, size_t n,
+                                   float *__restrict y) {
+  gk_vf a0[MAX_NV], a1[MAX_NV];
+  const size_t tail = n - (NV - 1) * L; /* lanes of the last vector */
+#pragma GCC unroll 4
+  for (size_t v = 0; v < NV; v++) a0[v] = a1[v] = vf_zero();
+  size_t k = 0;
+  for (; k + 2 <= K; k += 2) {
+    const float *b0 = b + k * ldb, *b1 = b0 + ldb;
+    gk_vf x0 = vf_set1(x[k]), x1 = vf_set1(x[k + 1]);
+#pragma GCC unroll 4
+    for (size_t v = 0; v + 1 < NV; v++) {
+      a0[v] = vf_fma(x0, vf_loadu(b0 + v * L), a0[v]);
+      a1[v] = vf_fma(x1, vf_loadu(b1 + v * L), a1[v]);
+    }
+    a0[NV - 1] = vf_fma(x0, vf_loadu_n(b0 + (NV - 1) * L, tail), a0[NV - 1]);
+    a1[NV - 1] = vf_fma(x1, vf_loadu_n(b1 + (NV - 1) * L, tail), a1[NV - 1]);
+  }
+  if (k < K) {
+    const float *b0 = b + k * ldb;
+    gk_vf x0 = vf_set1(x[k]);
+#pragma GCC unroll 4
+    for (size_t v = 0; v + 1 < NV; v++) a0[v] = vf_fma(x0, vf_loadu(b0 + v * L), a0[v]);
+    a0[NV - 1] = vf_fma(x0, vf_loadu_n(b0 + (NV - 1) * L, tail), a0[NV - 1]);
+  }
+#pragma GCC unroll 4
+  for (size_t v = 0; v + 1 < NV; v++) vf_storeu(y + v * L, vf_add(a0[v], a1[v]));
+  vf_storeu_n(y + (NV - 1) * L, vf_add(a0[NV - 1], a1[NV - 1]), tail);
+}
+
+static void gemv_cols(size_t K, const float *x, const float *b, size_t ldb, size_t n,
+                      float *y) {
+  switch ((n + L - 1) / L) {
+    case 1: gemv_cols_body(1, K, x, b, ldb, n, y); break;
+    case 2: gemv_cols_body(2, K, x, b, ldb, n, y); break;
+    case 3: gemv_cols_body(3, K, x, b, ldb, n, y); break;
+    default: gemv_cols_body(4, K, x, b, ldb, n, y); break;
+  }
+}
+
+/* y[j] = x·W[j, :] for NK weights: four rows of W at a time. */
+static void gemv_nk(size_t N, size_t K, const float *__restrict x, const float *__restrict W,
+                    size_t ldw, float *__restrict y) {
+  size_t j = 0;
+  for (; j + 4 <= N; j += 4) {
+    const float *w0 = W + j * ldw, *w1 = w0 + ldw, *w2 = w1 + ldw, *w3 = w2 + ldw;
+    gk_vf s0 = vf_zero(), s1 = vf_zero(), s2 = vf_zero(), s3 = vf_zero();
+    size_t k = 0;
+    for (; k + L <= K; k += L) {
+      gk_vf xv = vf_loadu(x + k);
+      s0 = vf_fma(xv, vf_loadu(w0 + k), s0);
+      s1 = vf_fma(xv, vf_loadu(w1 + k), s1);
+      s2 = vf_fma(xv, vf_loadu(w2 + k), s2);
+      s3 = vf_fma(xv, vf_loadu(w3 + k), s3);
+    }
+    if (k < K) {
+      gk_vf xv = vf_loadu_n(x + k, K - k);
+      s0 = vf_fma(xv, vf_loadu_n(w0 + k, K - k), s0);
+      s1 = vf_fma(xv, vf_loadu_n(w1 + k, K - k), s1);
+      s2 = vf_fma(xv, vf_loadu_n(w2 + k, K - k), s2);
+      s3 = vf_fma(xv, vf_loadu_n(w3 + k, K - k), s3);
+    }
+    y[j] = vf_reduce_add(s0), y[j + 1] = vf_reduce_add(s1);
+    y[j + 2] = vf_reduce_add(s2), y[j + 3] = vf_reduce_add(s3);
+  }
+  for (; j < N; j++) {
+    const float *w0 = W + j * ldw;
+    gk_vf s0 = vf_zero();
+    size_t k = 0;
+    for (; k + L <= K; k += L) s0 = vf_fma(vf_loadu(x + k), vf_loadu(w0 + k), s0);
+    if (k < K) s0 = vf_fma(vf_loadu_n(x + k, K - k), vf_loadu_n(w0 + k, K - k), s0);
+    y[j] = vf_reduce_add(s0);
+  }
+}
+
+/* ------------------------------------------------------- the B operand */
+
+enum { B_PACKED, B_RAW_PACK, B_RAW_DIRECT };
+typedef struct bsrc {
+  int kind;
+  const float *p;
+  size_t ld;                /* raw: W's leading dimension */
+  gk_weight_layout layout;  /* raw */
+  size_t ktot;              /* packed: the panels' K */
+} bsrc;
+
+/* The same operand restricted to columns j0.. (threads' shares). */
+static bsrc bsrc_cols(const bsrc *b, size_t j0, size_t nr) {
+  bsrc s = *b;
+  if (b->kind == B_PACKED) s.p += j0 / nr * b->ktot * nr;
+  else if (b->layout == GK_WEIGHT_KN) s.p += j0;
+  else s.p += j0 * b->ld;
+  return s;
+}
+
+/* Raw KN weights are used in place (no packing) for short M: packing a
+ * K x N block costs about as much as ~16 rows of the product. */
+#define DIRECT_MAX_M 64
+
+/* ------------------------------------------------------------- driver */
+
+static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+
+static size_t core_ws_floats(const tile *t, const gk_gemm_blocking *bl) {
+  return round_up(bl->mc, t->mr) * bl->kc + bl->kc * bl->nc + bl->kc * t->nr + 64;
+}
+
+/* mc x nc of C from a packed A block and B micro-panels: each B
+ * micro-panel (kc x nr) stays in L1 while the A micro-panels (mr x kc,
+ * the smaller stream per k) come from the L2-resident A block. */
+static void macro_kernel(const tile *t, size_t mc, size_t nc, size_t kc, const float *ap,
+                         const float *bp, size_t pstride, size_t ldb, const float *edge,
+                         float *C, size_t ldc, const float *bias, gk_activation act,
+                         int accumulate, int last) {
+  const size_t MR = t->mr, NR = t->nr;
+  for (size_t jr = 0, q = 0; jr < nc; jr += NR, q++) {
+    size_t n = nc - jr < NR ? nc - jr : NR;
+    const float *b = bp + q * pstride;
+    size_t lb = ldb;
+    if (edge && n < NR) b = edge, lb = NR;
+    epi e = {bias ? bias + jr : NULL, accumulate, last};
+    const float *a = ap;
+    for (size_t ir = 0; ir < mc; ir += MR, a += kc * MR) {
+      size_t m = mc - ir < MR ? mc - ir : MR;
+      float *c = C + ir * ldc + jr;
+      t->ukr(m, kc, a, b, lb, c, ldc, n, &e);
+      if (last && act != GK_ACT_NONE)
+        for (size_t i = 0; i < m; i++) GK_FN(gk_epilogue_row)(c + i * ldc, NULL, n, act);
+    }
+  }
+}
+
+/* One thread's GEMM: C (M x N) = act(A·B + bias), A raw row-major. */
+static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, size_t K,
+                 const float *A, size_t lda, const bsrc *B, float *C, size_t ldc,
+                 const float *bias, gk_activation act, float *ws) {
+  const size_t MR = t->mr, NR = t->nr;
+  if (M == 1) {
+    if (B->kind == B_PACKED) {
+      for (size_t jr = 0, q = 0; jr < N; jr += NR, q++)
+        for (size_t j = 0; j < NR && jr + j < N; j += 4 * L) {
+          size_t w = N - jr - j;
+          if (w > NR - j) w = NR - j;
+          if (w > 4 * L) w = 4 * L;
+          gemv_cols(K, A, B->p + q * B->ktot * NR + j, NR, w, C + jr + j);
+        }
+    } else if (B->layout == GK_WEIGHT_KN) {
+      for (size_t j = 0; j < N; j += 4 * L)
+        gemv_cols(K, A, B->p + j, B->ld, N - j < 4 * L ? N - j : 4 * L, C + j);
+    } else {
+      gemv_nk(N, K, A, B->p, B->ld, C);
+    }
+    GK_FN(gk_epilogue_row)(C, bias, N, act);
+    return;
+  }
+  const int direct = B->kind == B_RAW_DIRECT;
+  float *wa = ws, *wb = wa + round_up(bl->mc, MR) * bl->kc, *we = wb + bl->kc * bl->nc;
+  for (size_t jc = 0; jc < N; jc += bl->nc) {
+    size_t nc = N - jc < bl->nc ? N - jc : bl->nc;
+    for (size_t pc = 0; pc < K; pc += bl->kc) {
+      size_t kc = K - pc < bl->kc ? K - pc : bl->kc;
+      const float *bp, *edge = NULL;
+      size_t pstride, ldb;
+      if (B->kind == B_PACKED) {
+        bp = B->p + jc / NR * B->ktot * NR + pc * NR, pstride = B->ktot * NR, ldb = NR;
+      } else if (direct) {
+        bp = B->p + pc * B->ld + jc, pstride = NR, ldb = B->ld;
+        if (nc % NR) {
+          size_t j = nc - nc % NR;
+          pack_b(B->p, B->ld, GK_WEIGHT_KN, pc, kc, jc + j, nc - j, NR, we, kc * NR);
+          edge = we;
+        }
+      } else {
+        pack_b(B->p, B->ld, B->layout, pc, kc, jc, nc, NR, wb, kc * NR);
+        bp = wb, pstride = kc * NR, ldb = NR;
+      }
+      int accumulate = pc > 0, last = pc + kc == K;
+      for (size_t ic = 0; ic < M; ic += bl->mc) {
+        size_t mc = M - ic < bl->mc ? M - ic : bl->mc;
+        pack_a(A + ic * lda + pc, lda, mc, kc, MR, wa);
+        macro_kernel(t, mc, nc, kc, wa, bp, pstride, ldb, edge, C + ic * ldc + jc, ldc,
+                     bias ? bias + jc : NULL, act, accumulate, last);
+      }
+    }
+  }
+}
+
+/* [lo, hi) of part `i` of n split into `parts`, boundaries on multiples
+ * of `align` (always when strict, else when that keeps parts balanced). */
+static void split(size_t n, size_t parts, size_t align, int strict, size_t i, size_t *lo,
+                  size_t *hi) {
+  if (!strict && n < 8 * align * parts) align = 1;
+  size_t chunk = round_up((n + parts - 1) / parts, align);
+  *lo = i * chunk < n ? i * chunk : n;
+  *hi = *lo + chunk < n ? *lo + chunk : n;
+}
+
+/* Threads grid tm x tn for a dense M x N x K problem: least work per
+ * thread, counting the packing a split duplicates. */
+static void grid(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, size_t K,
+                 int raw_b, int nt, int *tm, int *tn) {
+  double best = 0;
+  for (int a = 1; a <= nt; a++) {
+    if (nt % a) continue;
+    int b = nt / a;
+    double rows = (double)round_up((M + a - 1) / a, t->mr);
+    double cols = (double)round_up((N + b - 1) / b, t->nr);
+    double cost = 2.0 * rows * cols * (double)K + 32.0 * (double)K * rows * (cols / (double)bl->nc + 1.0);
+    if (raw_b) cost += 32.0 * (double)K * cols;
+    if (a == 1 || cost < best) best = cost, *tm = a, *tn = b;
+  }
+}
+
+static void dense(const tile *t, size_t M, size_t N, size_t K, const float *X, size_t ldx,
+                  const bsrc *B, const float *bias, gk_activation act, float *Y, size_t ldy,
+                  int threads, const gk_gemm_ws *ws) {
+  gk_gemm_blocking bl = gk_gemm_blocking_for((unsigned)t->mr, (unsigned)t->nr);
+  size_t wsf = core_ws_floats(t, &bl);
+  int nt = threads ? threads : gk_threads_for(GK_OP_GEMM, 2.0 * (double)M * (double)N * (double)K);
+  if (M == 1) nt = 1;
+  bsrc b = *B;
+  if (b.kind != B_PACKED && b.layout == GK_WEIGHT_KN && M <= DIRECT_MAX_M) b.kind = B_RAW_DIRECT;
+  if (nt <= 1) {
+    core(t, &bl, M, N, K, X, ldx, &b, Y, ldy, bias, act, gk_gemm_ws_get(ws, 0, wsf));
+    return;
+  }
+  int tm = 1, tn = 1;
+  grid(t, &bl, M, N, K, b.kind != B_PACKED, nt, &tm, &tn);
+#pragma omp parallel num_threads(nt)
+  {
+#ifdef _OPENMP
+    int tid = omp_get_thread_num();
+#else
+    int tid = 0;
+#endif
+    if (tid < tm * tn) {
+      size_t i0, i1, j0, j1;
+      split(M, (size_t)tm, t->mr, 0, (size_t)(tid / tn), &i0, &i1);
+      split(N, (size_t)tn, t->nr, 1, (size_t)(tid % tn), &j0, &j1); /* packed panels */
+      float *w = gk_gemm_ws_get(ws, tid, wsf);
+      if (i1 > i0 && j1 > j0 && w) {
+        bsrc bs = bsrc_cols(&b, j0, t->nr);
+        core(t, &bl, i1 - i0, j1 - j0, K, X + i0 * ldx, ldx, &bs, Y + i0 * ldy + j0, ldy,
+             bias ? bias + j0 : NULL, act, w);
+      }
+    }
+  }
+}
+
+/* Fused rank-r, rows split across threads: per block of mc rows,
+ * T = X_blk·U (mc x r, L2) then Y_blk = act(T·V + bias). */
+static void lowrank(const tile *t, size_t M, const float *X, size_t ldx, const gk_packed_b *U,
+                    const gk_packed_b *V, const float *bias, gk_activation act, float *Y,
+                    size_t ldy, int threads, const gk_gemm_ws *ws) {
+  const size_t K = U->K, r = U->N, N = V->N;
+  gk_gemm_blocking bl = gk_gemm_blocking_for((unsigned)t->mr, (unsigned)t->nr);
+  size_t wsf = core_ws_floats(t, &bl) + round_up(bl.mc * r, 16);
+  int nt = threads ? threads
+                   : gk_threads_for(GK_OP_LOWRANK, 2.0 * (double)M * (double)r * (double)(K + N));
+  if ((size_t)nt > M) nt = (int)M;
+  bsrc bu = {B_PACKED, U->p, 0, GK_WEIGHT_KN, U->K}, bv = {B_PACKED, V->p, 0, GK_WEIGHT_KN, V->K};
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+#ifdef _OPENMP
+    int tid = omp_get_thread_num();
+#else
+    int tid = 0;
+#endif
+    size_t i0, i1;
+    split(M, (size_t)nt, t->mr, 0, (size_t)tid, &i0, &i1);
+    float *w = gk_gemm_ws_get(ws, tid, wsf);
+    if (w) {
+      float *T = w + core_ws_floats(t, &bl);
+      for (size_t ic = i0; ic < i1; ic += bl.mc) {
+        size_t mc = i1 - ic < bl.mc ? i1 - ic : bl.mc;
+        core(t, &bl, mc, r, K, X + ic * ldx, ldx, &bu, T, r, NULL, GK_ACT_NONE, w);
+        core(t, &bl, mc, N, r, T, r, &bv, Y + ic * ldy, ldy, bias, act, w);
+      }
+    }
+  }
+}
+
+static size_t ws_floats(const tile *t, size_t r) {
+  gk_gemm_blocking bl = gk_gemm_blocking_for((unsigned)t->mr, (unsigned)t->nr);
+  return core_ws_floats(t, &bl) + round_up(bl.mc * r, 16);
+}
+
+/* ------------------------------------------------------------ variants */
+
+/* Each tile shape: its micro-kernel, the gk_gemm_impl entry points bound
+ * to it, and one registry entry for dense GEMM and one for rank-r. */
+#define GEMM_TILE(MR_, NR_, PRIO_)                                                           \
+  DEFINE_UKR(MR_, NR_)                                                                       \
+  static const tile tile_##MR_##x##NR_ = {MR_, NR_, ukr_##MR_##x##NR_};                \
+  static void run_##MR_##x##NR_(const gk_gemm_args *a) {                                     \
+    bsrc b = {B_RAW_PACK, a->W, a->ldw, a->layout, 0};                                      \
+    dense(&tile_##MR_##x##NR_, a->M, a->N, a->K, a->X, a->ldx, &b, a->bias, a->act, a->Y,   \
+          a->ldy, a->threads, NULL);                                                         \
+  }                                                                                          \
+  static void pack_##MR_##x##NR_(const float *W, size_t ldw, gk_weight_layout layout,       \
+                                 size_t K, size_t N, float *dst) {                           \
+    pack_full(W, ldw, layout, K, N, NR_, dst);                                          \
+  }                                                                                          \
+  static void run_packed_##MR_##x##NR_(size_t M, const float *X, size_t ldx,                \
+                                       const gk_packed_b *B, const float *bias,              \
+                                       gk_activation act, float *Y, size_t ldy, int threads, \
+                                       const gk_gemm_ws *ws) {                               \
+    bsrc b = {B_PACKED, B->p, 0, GK_WEIGHT_KN, B->K};                                       \
+    dense(&tile_##MR_##x##NR_, M, B->N, B->K, X, ldx, &b, bias, act, Y, ldy, threads, ws);  \
+  }                                                                                          \
+  static void lowrank_##MR_##x##NR_(size_t M, const float *X, size_t ldx,                   \
+                                    const gk_packed_b *U, const gk_packed_b *V,              \
+                                    const float *bias, gk_activation act, float *Y,          \
+                                    size_t ldy, int threads, const gk_gemm_ws *ws) {         \
+    lowrank(&tile_##MR_##x##NR_, M, X, ldx, U, V, bias, act, Y, ldy, threads, ws);          \
+  }                                                                                          \
+  static size_t ws_##MR_##x##NR_(size_t M, size_t N, size_t K, size_t r) {                  \
+    (void)M, (void)N, (void)K;                                                               \
+    return ws_floats(&tile_##MR_##x##NR_, r);                                               \
+  }                                                                                          \
+  static const gk_gemm_impl impl_##MR_##x##NR_ = {                                          \
+      MR_, NR_, run_##MR_##x##NR_, pack_##MR_##x##NR_, run_packed_##MR_##x##NR_,        \
+      lowrank_##MR_##x##NR_, ws_##MR_##x##NR_};                                             \
+  static const gk_variant gemm_##MR_##x##NR_ = {                                            \
+      GK_OP_GEMM, "f32_gemm_ukernel_" GK_STR(MR_) "x" GK_STR(NR_) GK_ISA_SUFFIX,        \
+      GK_TARGET_ISA, GK_TARGET_REQUIRES, (int)GK_TARGET_ISA * 16 + PRIO_,                   \
+      &impl_##MR_##x##NR_};                                                                  \
+  static const gk_variant lowrank_v_##MR_##x##NR_ = {                                       \
+      GK_OP_LOWRANK, "f32_lowrank_ukernel_" GK_STR(MR_) "x" GK_STR(NR_) GK_ISA_SUFFIX,  \
+      GK_TARGET_ISA, GK_TARGET_REQUIRES, (int)GK_TARGET_ISA * 16 + PRIO_,                   \
+      &impl_##MR_##x##NR_};
+
+#define REGISTER_TILE(MR_, NR_)          \
+  gk_registry_add(r, &gemm_##MR_##x##NR_); \
+  gk_registry_add(r, &lowrank_v_##MR_##x##NR_);
+
+/* Tile shapes per ISA: accumulators MR·NV plus NV B vectors and one
+ * broadcast must fit the register file (32 zmm / 16 ymm / 32 q / scalar). */
+#if defined(GK_TARGET_AVX512)
+GEMM_TILE(14, 32, 2)
+GEMM_TILE(8, 48, 1)
+GEMM_TILE(6, 64, 1)
+GEMM_TILE(12, 32, 1)
+GEMM_TILE(28, 16, 0)
+#define TILES(X) X(14, 32) X(8, 48) X(6, 64) X(12, 32) X(28, 16)
+#elif defined(GK_TARGET_AVX2)
+GEMM_TILE(6, 16, 1)
+GEMM_TILE(4, 24, 0)
+#define TILES(X) X(6, 16) X(4, 24)
+#elif defined(GK_TARGET_NEON)
+GEMM_TILE(8, 12, 1)
+GEMM_TILE(6, 16, 0)
+#define TILES(X) X(8, 12) X(6, 16)
+#else
+GEMM_TILE(4, 4, 0)
+#define TILES(X) X(4, 4)
+#endif
+
+void GK_FN(gk_register_gemm)(gk_registry *r) { TILES(REGISTER_TILE) }

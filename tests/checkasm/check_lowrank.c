@@ -1,0 +1,141 @@
+/* Fused rank-r GEMM checker: Y = act(X·U·V + bias) with U and V in both
+ * layouts, against a float64 reference of the same two products. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "checkasm.h"
+#include "kernels/gemm/gemm.h"
+
+static double act_ref(double x, gk_activation act) {
+  switch (act) {
+    case GK_ACT_RELU: return x > 0 ? x : 0;
+    case GK_ACT_GELU: return 0.5 * x * (1.0 + erf(x / sqrt(2.0)));
+    default: return x;
+  }
+}
+
+static double u_at(const gk_lowrank_args *a, size_t k, size_t j) {
+  return a->u_layout == GK_WEIGHT_KN ? a->U[k * a->ldu + j] : a->U[j * a->ldu + k];
+}
+static double v_at(const gk_lowrank_args *a, size_t k, size_t j) {
+  return a->v_layout == GK_WEIGHT_KN ? a->V[k * a->ldv + j] : a->V[j * a->ldv + k];
+}
+
+/* The intermediate T = X·U is rounded to float by the kernel, so the bound
+ * is the second reduction's (r terms) plus the first's error (K terms)
+ * carried through V: |T err|·|V| summed. */
+static void reference(const gk_lowrank_args *a, double *ref, double *tol) {
+  size_t r = a->r;
+  double *t = malloc(r * sizeof(double)), *tm = malloc(r * sizeof(double));
+  for (size_t i = 0; i < a->M; i++) {
+    for (size_t q = 0; q < r; q++) {
+      double s = 0, mag = 0;
+      for (size_t k = 0; k < a->K; k++) {
+        double p = (double)a->X[i * a->ldx + k] * u_at(a, k, q);
+        s += p, mag += fabs(p);
+      }
+      t[q] = s;
+      tm[q] = ck_tol_reduction(a->K, mag) + 1.2e-7 * fabs(s);
+    }
+    for (size_t j = 0; j < a->N; j++) {
+      double s = a->bias ? a->bias[j] : 0, mag = fabs(s), carried = 0;
+      for (size_t q = 0; q < r; q++) {
+        double v = v_at(a, q, j), p = t[q] * v;
+        s += p, mag += fabs(p), carried += tm[q] * fabs(v);
+      }
+      double y = act_ref(s, a->act);
+      ref[i * a->N + j] = y;
+      tol[i * a->N + j] =
+          1.13 * (ck_tol_reduction(r + 1, mag) + carried) + 8 * 1.2e-7 * fabs(y);
+    }
+  }
+  free(t), free(tm);
+}
+
+static void check_shape(const gk_variant *v, size_t M, size_t N, size_t K, size_t r,
+                        gk_weight_layout ul, gk_weight_layout vl, int use_bias,
+                        gk_activation act) {
+  size_t ur = ul == GK_WEIGHT_KN ? K : r, uc = ul == GK_WEIGHT_KN ? r : K;
+  size_t vr = vl == GK_WEIGHT_KN ? r : N, vc = vl == GK_WEIGHT_KN ? N : r;
+  ck_buf X = ck_buf_new(M, K, ck_pick_ld(K)), U = ck_buf_new(ur, uc, ck_pick_ld(uc));
+  ck_buf V = ck_buf_new(vr, vc, ck_pick_ld(vc));
+  ck_buf B = ck_buf_new(1, N, N), Y = ck_buf_new(M, N, ck_pick_ld(N));
+  ck_buf_fill(&X), ck_buf_fill(&U), ck_buf_fill(&V), ck_buf_fill(&B);
+  gk_lowrank_args a = {M, N, K, r, X.data, X.ld, U.data, U.ld, ul, V.data, V.ld, vl,
+                       use_bias ? B.data : NULL, act, Y.data, Y.ld, 0};
+  double *ref = malloc(M * N * sizeof(double)), *tol = malloc(M * N * sizeof(double));
+  reference(&a, ref, tol);
+  gk_status s = gk_lowrank_run(v, &a);
+  char what[128];
+  snprintf(what, sizeof what, "M=%zu N=%zu K=%zu r=%zu U:%s V:%s bias=%d act=%d", M, N, K, r,
+           ul == GK_WEIGHT_KN ? "KN" : "NK", vl == GK_WEIGHT_KN ? "KN" : "NK", use_bias,
+           (int)act);
+  if (s != GK_OK) ck_fail("%s: status %d", what, (int)s);
+  else ck_compare(what, Y.data, Y.ld, ref, tol, M, N);
+  ck_buf_check(&Y, what);
+  /* 2 threads must give the same result within the same bound */
+  if (M > 1 && !ck_failures()) {
+    a.threads = 2;
+    if ((s = gk_lowrank_run(v, &a)) != GK_OK) ck_fail("%s 2T: status %d", what, (int)s);
+    else ck_compare(what, Y.data, Y.ld, ref, tol, M, N);
+  }
+  free(ref), free(tol);
+  ck_buf_free(&X), ck_buf_free(&U), ck_buf_free(&V), ck_buf_free(&B), ck_buf_free(&Y);
+}
+
+static void check(const gk_variant *v) {
+  static const size_t edges[] = {1, 2, 3, 4, 7, 8, 9, 13, 15, 16, 17, 29, 31, 32, 33, 47};
+  const size_t ne = sizeof edges / sizeof edges[0];
+  for (int t = 0; t < 64 && !ck_failures(); t++) {
+    size_t M = edges[ck_rand() % ne], N = edges[ck_rand() % ne], K = edges[ck_rand() % ne];
+    size_t mn = K < N ? K : N, r = edges[ck_rand() % ne];
+    if (r > mn) r = 1 + ck_rand() % mn;
+    check_shape(v, M, N, K, r, (gk_weight_layout)(t & 1), (gk_weight_layout)((t >> 1) & 1),
+                (t >> 2) & 1, (gk_activation)(t % 3));
+  }
+  /* r = min(K, N) and shapes that cross cache blocks */
+  check_shape(v, 17, 33, 16, 16, GK_WEIGHT_NK, GK_WEIGHT_NK, 1, GK_ACT_NONE);
+  for (int t = 0; t < 4 && !ck_failures(); t++)
+    check_shape(v, ck_rand_range(40, 300), ck_rand_range(60, 500), ck_rand_range(200, 700),
+                ck_rand_range(1, 60), (gk_weight_layout)(t & 1), (gk_weight_layout)(t >> 1),
+                t & 1, (gk_activation)(t % 3));
+}
+
+typedef struct {
+  const gk_variant *v;
+  const gk_gemm_impl *im;
+  size_t M;
+  const float *X;
+  gk_packed_b U, V;
+  float *Y;
+} bench_arg;
+static void bench_call(void *p) {
+  bench_arg *b = p;
+  b->im->lowrank_packed(b->M, b->X, b->U.K, &b->U, &b->V, NULL, GK_ACT_NONE, b->Y, b->V.N, 1,
+                        NULL);
+}
+
+static void bench(const gk_variant *v) {
+  const gk_gemm_impl *im = v->impl;
+  static const size_t shapes[][2] = {{1, 64}, {128, 16}, {128, 64}, {128, 256}, {512, 128}};
+  const size_t K = 768, N = 768;
+  for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+    size_t M = shapes[i][0], r = shapes[i][1];
+    float *X = gk_aligned_alloc(M * K * 4), *U = gk_aligned_alloc(K * r * 4),
+          *V = gk_aligned_alloc(r * N * 4), *Y = gk_aligned_alloc(M * N * 4);
+    float *pu = gk_aligned_alloc(gk_packed_floats(K, r, im->nr) * 4),
+          *pv = gk_aligned_alloc(gk_packed_floats(r, N, im->nr) * 4);
+    ck_fill(X, M * K), ck_fill(U, K * r), ck_fill(V, r * N);
+    im->pack(U, r, GK_WEIGHT_KN, K, r, pu);
+    im->pack(V, N, GK_WEIGHT_KN, r, N, pv);
+    bench_arg b = {v, im, M, X, {pu, K, r, im->nr}, {pv, r, N, im->nr}, Y};
+    char shape[64];
+    snprintf(shape, sizeof shape, "M=%zu K=N=768 r=%zu 1T", M, r);
+    ck_bench_report(shape, ck_time_ns(bench_call, &b), 2.0 * M * r * (K + N));
+    gk_aligned_free(X), gk_aligned_free(U), gk_aligned_free(V), gk_aligned_free(Y);
+    gk_aligned_free(pu), gk_aligned_free(pv);
+  }
+}
+
+const ck_checker ck_check_lowrank = {GK_OP_LOWRANK, check, bench};
