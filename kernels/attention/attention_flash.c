@@ -231,7 +231,7 @@ static void run(const gk_attn_args *a) {
   const gk_attn_shape *s = &a->s;
   const size_t nqb = (s->n_q + BR - 1) / BR, per_seq = s->heads * nqb;
   const size_t items = s->batch * per_seq, sf = scratch_floats(s->head_dim);
-  const int nt = a->threads;
+  const int nt = (size_t)a->threads < items ? a->threads : (int)items;
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
 #ifdef _OPENMP

@@ -4,7 +4,9 @@
  * around the vector width and the fast sizes 32/64/80/96/128), with causal
  * masks (n_q != n_kv too), key padding down to 0 valid keys (rows with no
  * key must be zeros), head strides and leading dimensions with odd pads,
- * the fused-QKV layout, batches, unaligned buffers and 1 or 2 threads.
+ * the fused-QKV layout, batches, unaligned buffers and 1 or 2 threads
+ * (2 only on the long fixed shapes: a thread team per tiny case costs more
+ * than the case, ruinously so under qemu or on a loaded machine).
  * Guard zones and the gaps between output heads must stay untouched. */
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +78,9 @@ static void check_case(const gk_variant *v, acase t) {
   char what[160];
   snprintf(what, sizeof what, "b=%zu h=%zu d=%zu nq=%zu nkv=%zu hs=%zu causal=%d pad=%d fused=%d T=%d",
            t.batch, H, d, t.n_q, t.n_kv, hs, t.causal, t.pad, t.fused, t.threads);
+  /* 2 threads where the configuration allows: OMP_NUM_THREADS=1 keeps
+   * qemu runs (where a thread team crawls) single-threaded. */
+  if (t.threads > gk_max_threads()) t.threads = gk_max_threads();
   gk_attn_args a;
   gk_status st = gk_attn_prepare(&s, Q, ldq, K, ldk, V, ldv, O.data, O.ld, &mask, &a);
   if (st == GK_OK) {
@@ -109,22 +114,25 @@ static void check_case(const gk_variant *v, acase t) {
   else ck_buf_free(&Qb), ck_buf_free(&Kb), ck_buf_free(&Vb);
 }
 
+/* Sized for qemu too (NEON runs there 20-100x slower, with a soft-float
+ * double reference): small random shapes cover every tail, a few fixed
+ * long ones cover several key blocks (BC = 64) and query blocks. */
 static void check(const gk_variant *v) {
-  static const size_t ns[] = {1, 2, 3, 5, 6, 7, 15, 16, 17, 31, 33, 63, 64, 65, 100, 130};
+  static const size_t ns[] = {1, 2, 3, 5, 7, 15, 16, 17, 31, 33, 63, 64, 65};
   static const size_t ds[] = {1, 2, 3, 4, 5, 7, 8, 9, 15, 16, 17, 31, 32, 33, 64, 65, 80, 96, 128};
   const size_t nn = sizeof ns / sizeof ns[0], nd = sizeof ds / sizeof ds[0];
-  for (int i = 0; i < 120 && !ck_failures(); i++) {
-    acase t = {ck_rand_range(1, 3), ck_rand_range(1, 3), ds[ck_rand() % nd], ns[ck_rand() % nn],
+  for (int i = 0; i < 48 && !ck_failures(); i++) {
+    acase t = {ck_rand_range(1, 2), ck_rand_range(1, 2), ds[ck_rand() % nd], ns[ck_rand() % nn],
                ns[ck_rand() % nn], (int)(ck_rand() % 2), (int)(ck_rand() % 2),
-               ck_rand() % 4 == 0, (int)(ck_rand() % 2), 1 + (int)(ck_rand() % 2)};
+               ck_rand() % 4 == 0, (int)(ck_rand() % 2), 1};
     check_case(v, t);
   }
-  /* n = 1 both ways, and long sequences over several key blocks */
+  /* n = 1 both ways, n_q != n_kv under causal, several key blocks */
   const acase fixed[] = {
-      {1, 1, 64, 1, 1, 0, 0, 0, 0, 1},    {1, 2, 64, 1, 300, 1, 0, 0, 0, 1},
-      {1, 2, 64, 300, 1, 1, 0, 0, 0, 2},  {1, 2, 64, 300, 300, 0, 0, 0, 0, 2},
-      {1, 2, 64, 257, 257, 1, 1, 1, 0, 2}, {2, 1, 80, 200, 333, 1, 1, 0, 1, 2},
-      {1, 1, 128, 129, 520, 0, 1, 0, 0, 1}, {1, 1, 96, 70, 150, 1, 0, 0, 1, 1},
+      {1, 1, 64, 1, 1, 0, 0, 0, 0, 1},     {1, 1, 64, 1, 150, 1, 0, 0, 0, 1},
+      {1, 1, 64, 150, 1, 1, 0, 0, 0, 2},   {1, 1, 64, 150, 150, 0, 0, 0, 0, 2},
+      {1, 1, 64, 140, 140, 1, 1, 1, 0, 2}, {2, 1, 80, 70, 133, 1, 1, 0, 1, 2},
+      {1, 1, 128, 65, 200, 0, 1, 0, 0, 1}, {1, 1, 96, 70, 150, 1, 0, 0, 1, 1},
   };
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] && !ck_failures(); i++)
     check_case(v, fixed[i]);
@@ -148,7 +156,9 @@ static void bench(const gk_variant *v) {
     float *V = gk_aligned_alloc(n * H * d * 4), *O = gk_aligned_alloc(n * H * d * 4);
     ck_fill(Q, n * H * d), ck_fill(K, n * H * d), ck_fill(V, n * H * d);
     gk_attn_shape s = {1, H, d, n, n, 0, 0, 0, 0, 0, 0, 0, 0, 0.0f};
-    bench_arg b = {v, {{0}}};
+    bench_arg b;
+    memset(&b, 0, sizeof b);
+    b.v = v;
     gk_attn_prepare(&s, Q, H * d, K, H * d, V, H * d, O, H * d, NULL, &b.a);
     b.a.threads = 1;
     char shape[64];

@@ -27,7 +27,8 @@ static void check_projection(const gk_variant *v, size_t k, size_t n, size_t n_m
       }
       ref[i * c + j] = s, tol[i * c + j] = ck_tol_reduction(n, mag);
     }
-  gk_lproj_args a = {k, n, c, E.data, E.ld, X.data, X.ld, Y.data, Y.ld, (int)ck_rand_range(0, 2)};
+  gk_lproj_args a = {k, n, c, E.data, E.ld, X.data, X.ld, Y.data, Y.ld,
+                    (int)ck_rand_range(0, gk_max_threads() < 2 ? 1 : 2)};
   char what[96];
   snprintf(what, sizeof what, "project k=%zu n=%zu n_max=%zu c=%zu", k, n, n_max, c);
   gk_status s = gk_linformer_project_run(v, &a);
@@ -105,9 +106,9 @@ static void check_attention(gk_linformer_sharing sharing, size_t batch, size_t H
 
 static void check(const gk_variant *v) {
   static const size_t ks[] = {1, 2, 3, 7, 16, 17, 64, 65, 130};
-  static const size_t ns[] = {1, 2, 5, 16, 17, 63, 100, 300};
+  static const size_t ns[] = {1, 2, 5, 16, 17, 63, 100, 150};
   static const size_t cs[] = {1, 3, 16, 17, 64, 65, 192};
-  for (int i = 0; i < 40 && !ck_failures(); i++) {
+  for (int i = 0; i < 24 && !ck_failures(); i++) {
     size_t n = ns[ck_rand() % 8];
     check_projection(v, ks[ck_rand() % 9], n, n + (ck_rand() % 2 ? ck_rand_range(1, 40) : 0),
                      cs[ck_rand() % 7]);
@@ -117,9 +118,9 @@ static void check(const gk_variant *v) {
   if (v != gk_dispatch(GK_OP_LINFORMER_PROJECT)) return;
   for (int mode = 0; mode < 3 && !ck_failures(); mode++) {
     gk_linformer_sharing sh = (gk_linformer_sharing)mode;
-    check_attention(sh, 1, 2, 64, 100, 200, 256, 32, 0, 0, 1);  /* k < n */
+    check_attention(sh, 1, 2, 64, 50, 150, 256, 32, 0, 0, 1);   /* k < n */
     check_attention(sh, 3, 3, 17, 33, 20, 40, 65, 1, 1, 1);     /* k > n, padding, odd */
-    check_attention(sh, 2, 12, 64, 70, 130, 130, 64, 1, 0, 0);  /* packed heads, no ws */
+    check_attention(sh, 2, 4, 64, 40, 130, 130, 64, 1, 0, 0);   /* packed heads, no ws */
     check_attention(sh, 1, 1, 80, 1, 1, 5, 3, 0, 0, 1);         /* n = 1 */
   }
 }
