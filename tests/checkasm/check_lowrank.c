@@ -124,12 +124,13 @@ static void bench(const gk_variant *v) {
     size_t M = shapes[i][0], r = shapes[i][1];
     float *X = gk_aligned_alloc(M * K * 4), *U = gk_aligned_alloc(K * r * 4),
           *V = gk_aligned_alloc(r * N * 4), *Y = gk_aligned_alloc(M * N * 4);
-    float *pu = gk_aligned_alloc(gk_packed_floats(K, r, im->nr) * 4),
+    unsigned unr = im->u_nr(r);
+    float *pu = gk_aligned_alloc(gk_packed_floats(K, r, unr) * 4),
           *pv = gk_aligned_alloc(gk_packed_floats(r, N, im->nr) * 4);
     ck_fill(X, M * K), ck_fill(U, K * r), ck_fill(V, r * N);
-    im->pack(U, r, GK_WEIGHT_KN, K, r, pu);
+    im->pack_nr(U, r, GK_WEIGHT_KN, K, r, unr, pu);
     im->pack(V, N, GK_WEIGHT_KN, r, N, pv);
-    bench_arg b = {v, im, M, X, {pu, K, r, im->nr}, {pv, r, N, im->nr}, Y};
+    bench_arg b = {v, im, M, X, {pu, K, r, unr}, {pv, r, N, im->nr}, Y};
     char shape[64];
     snprintf(shape, sizeof shape, "M=%zu K=N=768 r=%zu 1T", M, r);
     ck_bench_report(shape, ck_time_ns(bench_call, &b), 2.0 * M * r * (K + N));
