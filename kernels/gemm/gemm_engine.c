@@ -311,6 +311,54 @@ static void gemv_cols(size_t K, const float *x, const float *b, size_t ldb, size
   }
 }
 
+/* y = x·B on packed panels (zero-padded, full loads), one panel at a
+ * time with four K chains per vector to hide FMA latency. (Several panels
+ * at once would be K·nr·4 bytes apart, a multiple of 4 KiB for usual K:
+ * every stream in the same L1 set.) */
+GK_SIMD_INLINE void gemv_panel_body(const size_t NV, size_t K, const float *__restrict x,
+                                    const float *__restrict b, size_t n,
+                                    float *__restrict y) {
+  gk_vf acc[4][MAX_NV];
+#pragma GCC unroll 4
+  for (size_t u = 0; u < 4; u++)
+#pragma GCC unroll 4
+    for (size_t v = 0; v < NV; v++) acc[u][v] = vf_zero();
+  size_t k = 0;
+  for (; k + 4 <= K; k += 4)
+#pragma GCC unroll 4
+    for (size_t u = 0; u < 4; u++) {
+      gk_vf xk = vf_set1(x[k + u]);
+#pragma GCC unroll 4
+      for (size_t v = 0; v < NV; v++)
+        acc[u][v] = vf_fma(xk, vf_load(b + (k + u) * NV * L + v * L), acc[u][v]);
+    }
+  for (; k < K; k++) {
+    gk_vf xk = vf_set1(x[k]);
+#pragma GCC unroll 4
+    for (size_t v = 0; v < NV; v++)
+      acc[0][v] = vf_fma(xk, vf_load(b + k * NV * L + v * L), acc[0][v]);
+  }
+#pragma GCC unroll 4
+  for (size_t v = 0; v < NV; v++) {
+    gk_vf s = vf_add(vf_add(acc[0][v], acc[1][v]), vf_add(acc[2][v], acc[3][v]));
+    size_t j = v * L;
+    if (j + L <= n) vf_storeu(y + j, s);
+    else if (j < n) vf_storeu_n(y + j, s, n - j);
+  }
+}
+
+static void gemv_packed(size_t NR, size_t K, const float *x, const float *b, size_t N,
+                        float *y) {
+  for (size_t j = 0; j < N; j += NR, b += K * NR) {
+    switch (NR / L) {
+      case 1: gemv_panel_body(1, K, x, b, N - j, y + j); break;
+      case 2: gemv_panel_body(2, K, x, b, N - j, y + j); break;
+      case 3: gemv_panel_body(3, K, x, b, N - j, y + j); break;
+      default: gemv_panel_body(4, K, x, b, N - j, y + j); break;
+    }
+  }
+}
+
 /* y[j] = x·W[j, :] for NK weights: four rows of W at a time. */
 static void gemv_nk(size_t N, size_t K, const float *__restrict x, const float *__restrict W,
                     size_t ldw, float *__restrict y) {
@@ -418,13 +466,7 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
   const size_t MR = t->mr, NR = t->nr;
   if (M == 1) {
     if (B->kind == B_PACKED) {
-      for (size_t jr = 0, q = 0; jr < N; jr += NR, q++)
-        for (size_t j = 0; j < NR && jr + j < N; j += 4 * L) {
-          size_t w = N - jr - j;
-          if (w > NR - j) w = NR - j;
-          if (w > 4 * L) w = 4 * L;
-          gemv_cols(K, A, B->p + q * B->ktot * NR + j, NR, w, C + jr + j);
-        }
+      gemv_packed(NR, K, A, B->p, N, C);
     } else if (B->layout == GK_WEIGHT_KN) {
       for (size_t j = 0; j < N; j += 4 * L)
         gemv_cols(K, A, B->p + j, B->ld, N - j < 4 * L ? N - j : 4 * L, C + j);
