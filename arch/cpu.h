@@ -21,7 +21,7 @@ enum {
 typedef struct gk_cpu_info {
   uint32_t features;    /* GK_CPU_* */
   char arch[16];        /* "x86_64", "aarch64", ... */
-  char vendor[16];      /* "GenuineIntel", "AuthenticAMD", implementer id ... */
+  char vendor[24];      /* "GenuineIntel", "AuthenticAMD", implementer id ... */
   char model[64];       /* family/model/stepping or MIDR, brand-free */
   char brand[64];       /* marketing name where known; not part of signature */
 } gk_cpu_info;

@@ -44,6 +44,8 @@ std::vector<int> thread_counts();
 
 // Each benchmark file provides one of these; bench_main.cc calls them all.
 void register_gemm();
+void register_attention();
+void register_hamming();
 void register_lowrank();
 
 }  // namespace gkb

@@ -67,6 +67,8 @@ int main(int argc, char **argv) {
   gkb::peers_describe();
 
   gkb::register_gemm();
+  gkb::register_attention();
+  gkb::register_hamming();
   gkb::register_lowrank();
 
   benchmark::Initialize(&argc, argv);

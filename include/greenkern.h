@@ -208,9 +208,233 @@ GK_API gk_status gk_svd_factorize(size_t K, size_t N, const float *W, size_t ldw
 
 /* ---- section: attention and Linformer (issue: attention) */
 
+/**
+ * Multi-head attention shape, in the [tokens, heads*head_dim] layout: head h
+ * of token t of sequence b starts at  P + b*batch_stride + t*ld + h*head_stride,
+ * so the Q, K, V slices of a fused QKV projection are used in place.
+ * Zero-valued optional fields take their defaults.
+ */
+typedef struct gk_attn_shape {
+  size_t batch;          /* sequences; 0 means 1 */
+  size_t heads;          /* >= 1 */
+  size_t head_dim;       /* d >= 1, any size (32/64/80/96/128 are the fast ones) */
+  size_t n_q, n_kv;      /* query and key/value rows per sequence, >= 1 */
+  size_t q_head_stride, k_head_stride, v_head_stride, o_head_stride; /* 0: d */
+  size_t q_batch_stride, k_batch_stride, v_batch_stride, o_batch_stride; /* 0: rows*ld */
+  float scale;           /* 0: 1/sqrt(d) */
+} gk_attn_shape;
+
+/** Masks; a NULL mask pointer means none. */
+typedef struct gk_attn_mask {
+  /* Causal, aligned bottom-right: query i sees keys j <= i + n_kv - n_q (so
+   * with n_q < n_kv the queries are the last n_q positions, as when decoding
+   * against a KV cache). */
+  int causal;
+  /* Key padding: kv_valid[b] <= n_kv keys of sequence b are real, the rest
+   * are ignored; NULL: all n_kv. */
+  const size_t *kv_valid;
+} gk_attn_mask;
+
+/**
+ * O = softmax(scale·Q·Kᵀ + mask)·V per sequence and head (flash-attention
+ * style: online softmax, the n_q x n_kv score matrix is never formed).
+ * Q, O: n_q rows (ldq, ldo); K, V: n_kv rows (ldk, ldv); every ld covers
+ * (heads-1)*head_stride + d. A query row that sees no key gets zeros.
+ * O must not overlap Q, K or V; output heads/sequences must not overlap.
+ * Allocates only a small per-thread scratch (O(d), never O(n)).
+ */
+GK_API gk_status gk_attention(const gk_attn_shape *s, const float *Q, size_t ldq,
+                              const float *K, size_t ldk, const float *V, size_t ldv,
+                              float *O, size_t ldo, const gk_attn_mask *mask);
+
+/**
+ * Linformer sequence projection: Y = E[:, :n]·X, i.e. the n x c matrix X
+ * (ldx >= c) projected along its rows to k rows (Y: k x c, ldy >= c) by the
+ * k x n_max matrix E (lde >= n_max) sliced to its first n <= n_max columns.
+ * Padding: pass the sequence's valid length as n, so padded rows contribute
+ * nothing (E is sliced to the valid length).
+ */
+GK_API gk_status gk_linformer_project(size_t k, size_t n, size_t c,
+                                      const float *E, size_t lde, size_t n_max,
+                                      const float *X, size_t ldx, float *Y, size_t ldy);
+
+/** How the projections E (keys) and F (values) are shared (Linformer §4). */
+typedef enum gk_linformer_sharing {
+  GK_LINFORMER_HEADWISE = 0,  /* one E and one F for all heads */
+  GK_LINFORMER_PER_HEAD = 1,  /* E_h = E + h*head_stride, F_h likewise */
+  GK_LINFORMER_KEY_VALUE = 2  /* one E for keys, values and all heads; F unused */
+} gk_linformer_sharing;
+
+typedef struct gk_linformer_proj {
+  size_t k;                /* projected length, >= 1 (may exceed n) */
+  size_t n_max;            /* columns of E and F; n_kv <= n_max */
+  const float *E; size_t lde;   /* k x n_max, lde >= n_max */
+  const float *F; size_t ldf;   /* k x n_max, ldf >= n_max (not for KEY_VALUE) */
+  size_t head_stride;      /* PER_HEAD: elements from E_h to E_{h+1}; 0: k*lde (k*ldf for F) */
+  gk_linformer_sharing sharing;
+} gk_linformer_proj;
+
+/** Bytes of workspace gk_linformer_attention needs for this shape with up
+ *  to the current thread count (gk_get_num_threads); 0 for invalid input. */
+GK_API size_t gk_linformer_workspace_size(const gk_attn_shape *s,
+                                          const gk_linformer_proj *p);
+
+/**
+ * Linformer attention: per sequence b and head h,
+ *   K' = E_h[:, :L]·K_h[:L],  V' = F_h[:, :L]·V_h[:L],  L = kv_valid[b] (else n_kv),
+ *   O_h = softmax(scale·Q_h·K'ᵀ)·V'   (full attention over the k projected rows).
+ * s->n_kv is the sequence length n <= p->n_max; no causal mask (Linformer's
+ * projection mixes positions). workspace: workspace_bytes >= the size
+ * queried above (any alignment); with it the call allocates nothing. NULL
+ * workspace: the call allocates and frees one itself. A sequence with L = 0
+ * gets zeros.
+ */
+GK_API gk_status gk_linformer_attention(const gk_attn_shape *s, const gk_linformer_proj *p,
+                                        const float *Q, size_t ldq, const float *K,
+                                        size_t ldk, const float *V, size_t ldv, float *O,
+                                        size_t ldo, const size_t *kv_valid,
+                                        void *workspace, size_t workspace_bytes);
+
 /* ---- section: EcoFormer hashing and Hamming attention (issue: Hamming) */
 
+/*
+ * EcoFormer (Liu et al., NeurIPS 2022), following its reference code
+ * (pvt/hashing/ksh.py, pvt/performer.py). Binary codes: a b-bit code is
+ * GK_CODE_WORDS(b) uint64 words; bit l lives in bit (l mod 64) of word l/64;
+ * unused high bits are 0. Multi-head code arrays use a row stride `ldc` and a
+ * head stride `c_head_stride` (both in words): code of head h, token i at
+ * codes[i*ldc + h*c_head_stride]. Either [tokens][heads][words]
+ * (ldc >= heads*words, head stride >= words) or [heads][tokens][words]
+ * (ldc >= words, head stride >= n*ldc) is accepted; overlapping layouts are
+ * rejected. Float tensors likewise: [tokens, heads*head_dim] is ld, head
+ * stride head_dim.
+ */
+#define GK_HASH_MAX_BITS 1024
+#define GK_HASH_MAX_ANCHORS 256
+#define GK_CODE_WORDS(b) (((size_t)(b) + 63) / 64)
+
+/* Kernelized hash, per head:
+ *   1. if normalize: x <- x/||x||2 (an all-zero row stays zero: the reference
+ *      has no epsilon and would give NaN);
+ *   2. D_ij = ||x_i - a_j||^2 against the head's m anchors (computed as
+ *      ||x||^2 + ||a||^2 - 2 x.a with the GEMM engine, clamped at 0);
+ *      sigma = the head's sigma if given, else the mean of the current
+ *      input's n x m distances (the reference's forward pass); if that mean
+ *      is 0 every D is 0 and phi does not depend on sigma;
+ *   3. phi_ij = exp(-D_ij / (2 sigma)) - mu_j;
+ *   4. bit l of row i = [sum_j phi_ij A_lj >= 0] (a value of exactly 0 gives
+ *      bit 1; the reference's torch.sign would give a 0 no bit can hold). */
+typedef struct gk_hash_params {
+  size_t heads, head_dim;
+  size_t m;              /* anchors, 1..GK_HASH_MAX_ANCHORS */
+  size_t b;              /* code bits, 1..GK_HASH_MAX_BITS */
+  const float *anchors;  /* heads x m x head_dim, contiguous */
+  const float *mu;       /* heads x m kernel means, or NULL for zeros */
+  const float *A;        /* heads x b x m projections, contiguous */
+  const float *sigma;    /* heads values > 0, or NULL: mean of the distances */
+  int normalize;         /* L2-normalise rows first (the reference: yes) */
+} gk_hash_params;
+
+/** Hashes n tokens of every head: x (head h, token i at
+ *  x[i*ldx + h*x_head_stride], head_dim floats) to codes. */
+GK_API gk_status gk_hash(const gk_hash_params *p, size_t n, const float *x,
+                         size_t ldx, size_t x_head_stride, uint64_t *codes,
+                         size_t ldc, size_t c_head_stride);
+
+/* Affine Hamming kernel, per head (D_H = popcount(q_i XOR k_j)):
+ *   num_i = sum_j (alpha*(b - D_H(i,j)) + beta_num) v_j + gamma v_i
+ *   den_i = sum_j (alpha*(b - D_H(i,j)) + beta_den)
+ *   o_i = num_i / den_i, and o_i = 0 where den_i == 0.
+ * gamma != 0 needs n_q == n_kv (self-attention: v_i is key i's value). */
+typedef struct gk_hamming_kernel {
+  float alpha, beta_num, beta_den, gamma;
+} gk_hamming_kernel;
+
+typedef enum gk_hamming_preset {
+  GK_HAMMING_PAPER = 0,         /* (1, 0, 0, 0): weights b - D_H */
+  GK_HAMMING_ECOFORMER_REF = 1  /* (2, -b, 1, b+1): the reference code's
+                                   linear_attention_bias, exactly */
+} gk_hamming_preset;
+
+/** The kernel of a preset for b-bit codes. */
+GK_API gk_status gk_hamming_kernel_preset(gk_hamming_preset preset, size_t b,
+                                          gk_hamming_kernel *out);
+
+typedef enum gk_hamming_algo {
+  GK_HAMMING_AUTO = 0,      /* linear from the tuned crossover n_kv on */
+  GK_HAMMING_QUADRATIC = 1, /* XOR + popcount per pair, O(n_q n_kv (b/64 + d)) */
+  GK_HAMMING_LINEAR = 2     /* additions only, O((n_q + n_kv) b d) */
+} gk_hamming_algo;
+
+typedef struct gk_hamming_attn_params {
+  size_t heads, head_dim, b;
+  gk_hamming_kernel kernel;
+  int causal;            /* query i sees keys j <= i + (n_kv - n_q); needs n_q <= n_kv */
+  gk_hamming_algo algo;
+} gk_hamming_attn_params;
+
+/** Hamming attention. Codes as gk_hash writes them (q: n_q tokens, k: n_kv);
+ *  v: n_kv x head_dim per head, o: n_q x head_dim per head. Only the first
+ *  kv_valid (<= n_kv) keys take part (key padding); kv_valid = 0 gives zeros.
+ *  o must not overlap the inputs. */
+GK_API gk_status gk_hamming_attention(
+    const gk_hamming_attn_params *p, size_t n_q, size_t n_kv, size_t kv_valid,
+    const uint64_t *q_codes, size_t ldq, size_t q_head_stride,
+    const uint64_t *k_codes, size_t ldk, size_t k_head_stride,
+    const float *v, size_t ldv, size_t v_head_stride,
+    float *o, size_t ldo, size_t o_head_stride);
+
+/** All-pairs Hamming distances: d[i*ldd + j] = popcount(a_i XOR b_j) over
+ *  `words` (1..16) uint64 words per code. */
+GK_API gk_status gk_hamming_distances(size_t n_a, size_t n_b, size_t words,
+                                      const uint64_t *a, size_t lda,
+                                      const uint64_t *b, size_t ldb,
+                                      uint16_t *d, size_t ldd);
+
 /* ---- section: tuner profile and crossover queries (issue: tuner) */
+
+/*
+ * greenkern-tune measures this machine and writes a profile that the
+ * library reads once at initialisation (search order: GK_PROFILE=path|off,
+ * $XDG_CONFIG_HOME/greenkern/profile or ~/.config/greenkern/profile,
+ * /etc/greenkern/profile). Without a valid profile the answers below come
+ * from compiled-in cost models.
+ */
+
+/** Path of the profile in use, or NULL when none was found or accepted. */
+GK_API const char *gk_profile_path(void);
+
+/**
+ * Rank crossover for a linear layer with M rows, K inputs, N outputs: the
+ * largest rank r at which the fused rank-r product X·U·V is faster than
+ * the dense X·W on this machine (0: never). Linear-layer plans use the
+ * factored path for ranks up to it. Measured points are interpolated
+ * (log M) and scaled to other (K, N) by the arithmetic break-even.
+ * Errors: r NULL or M, K, N zero -> GK_ERR_INVALID_ARG.
+ */
+GK_API gk_status gk_query_rank_crossover(size_t M, size_t K, size_t N, size_t *r);
+
+/** Sequence-length crossovers (number of keys n from which the first
+ *  method is faster). Only GK_SEQ_HAMMING_LINEAR steers the library; the
+ *  others compare different mathematics and are information. */
+typedef enum gk_seq_crossover {
+  GK_SEQ_HAMMING_LINEAR = 0,   /* linear over quadratic Hamming attention; param = b bits */
+  GK_SEQ_LINFORMER_FULL = 1,   /* Linformer over full attention; param = k */
+  GK_SEQ_HAMMING_FULL = 2,     /* Hamming attention over full attention; param = b */
+  GK_SEQ_HAMMING_LINFORMER = 3 /* Hamming attention over Linformer k = 128; param = b */
+} gk_seq_crossover;
+
+/**
+ * *n receives the crossover for head dimension d (causal masking or not).
+ * GK_SEQ_HAMMING_LINEAR always answers (measured, interpolated, or the
+ * cost model; SIZE_MAX when linear never won). The informational kinds
+ * answer only for a measured (param, d, causal) and return
+ * GK_ERR_UNSUPPORTED otherwise; *n = 0 means the first method never won
+ * in the measured range. Errors: n NULL, param or d zero, causal not 0/1,
+ * unknown kind -> GK_ERR_INVALID_ARG (nothing written).
+ */
+GK_API gk_status gk_query_seq_crossover(gk_seq_crossover kind, size_t param, size_t d,
+                                        int causal, size_t *n);
 
 #ifdef __cplusplus
 }

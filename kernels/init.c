@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "profile.h"
 
 static gk_ctx ctx;
 static gk_once ctx_once = GK_ONCE_INIT;
@@ -114,6 +115,7 @@ static void init_once(void) {
            ctx.topo.cores, ctx.topo.pus, ctx.topo.source);
   }
   /* The tuner's profile is applied here, over the defaults. */
+  gk_profile_apply(&ctx);
   choose_variants(&ctx);
 }
 

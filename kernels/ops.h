@@ -11,7 +11,13 @@
   X(GEMM, "gemm")                                                    \
   X(LOWRANK, "lowrank") /* fused rank-r GEMM, same tiles */          \
   /* attention and Linformer (kernels/attention) */                  \
-  /* EcoFormer hashing and Hamming attention (kernels/hamming) */
+  X(ATTENTION, "attention")                                          \
+  X(LINFORMER_PROJECT, "linformer_project")                          \
+  /* EcoFormer hashing and Hamming attention (kernels/hamming) */    \
+  X(HASH, "hash")                                                    \
+  X(HAMMING_DIST, "hamming_dist")                                    \
+  X(HAMMING_QUAD, "hamming_quad")                                    \
+  X(HAMMING_LINEAR, "hamming_linear")
 
 typedef enum gk_op {
 #define GK_OP_ENUM_(id, name) GK_OP_##id,

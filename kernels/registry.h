@@ -36,7 +36,10 @@ typedef struct gk_registry {
 
 /* Op families with ISA-templated sources; each defines
  * gk_register_<family>__{scalar,avx2,avx512,neon}. */
-#define GK_FAMILIES(X) X(gemm)
+#define GK_FAMILIES(X) \
+  X(gemm)              \
+  X(attention)         \
+  X(hamming)
 
 void gk_registry_add(gk_registry *r, const gk_variant *v);
 

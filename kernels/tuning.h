@@ -6,8 +6,34 @@
 #define GK_TUNING_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "ops.h"
+
+/* One measured point of the rank crossover: for an M x K -> N layer the
+ * fused rank-r path beats dense for every r <= r (0: never). */
+typedef struct gk_rank_point {
+  uint32_t M, K, N, r;
+} gk_rank_point;
+
+/* Sequence-length crossovers. Only HAMMING_LINEAR steers the library; the
+ * others are information for model designers (different mathematics,
+ * never substituted). `param` is b (Hamming bits) or k (Linformer rows). */
+typedef enum gk_seq_kind {
+  GK_SEQ_KIND_HAMMING_LINEAR = 0,    /* linear beats quadratic Hamming, param = b */
+  GK_SEQ_KIND_LINFORMER_FULL = 1,    /* Linformer beats full attention, param = k */
+  GK_SEQ_KIND_HAMMING_FULL = 2,      /* Hamming (best form) beats full, param = b */
+  GK_SEQ_KIND_HAMMING_LINFORMER = 3, /* Hamming beats Linformer k=128, param = b */
+  GK_SEQ_KIND_COUNT
+} gk_seq_kind;
+
+/* n = 0: the faster method never won within the measured range. */
+typedef struct gk_seq_point {
+  uint32_t kind, param, d, causal, n;
+} gk_seq_point;
+
+#define GK_TUNING_MAX_RANK 128
+#define GK_TUNING_MAX_SEQ 128
 
 typedef struct gk_tuning {
   /* per op: variant name chosen by the tuner ("" = registry priority) */
@@ -16,10 +42,28 @@ typedef struct gk_tuning {
   double single_thread_below[GK_OP_COUNT];
   /* GEMM cache blocking (elements); 0 = derive from caches */
   size_t gemm_mc, gemm_kc, gemm_nc;
+  /* measured crossover tables, sorted; empty = the formulas in tuning.c */
+  size_t n_rank, n_seq;
+  gk_rank_point rank[GK_TUNING_MAX_RANK];
+  gk_seq_point seq[GK_TUNING_MAX_SEQ];
+  /* measurement facts recorded with the profile (report only) */
+  unsigned noise_permille; /* median relative spread of the timings */
+  unsigned tune_threads;   /* threads the tune ran with */
 } gk_tuning;
 
 struct gk_topology;
 void gk_tuning_defaults(gk_tuning *t, const struct gk_topology *topo);
+
+/* The context's tuning, writable: for greenkern-tune only, which tries
+ * candidate values (GEMM blocks) between measurements on one thread. The
+ * library itself treats the context as immutable after initialisation. */
+gk_tuning *gk_tuning_for_tuner(void);
+
+/* Table maintenance (the profile parser and the tuner): insert or replace
+ * the point with the same key, keeping the table sorted. Return 0 when the
+ * table is full. */
+int gk_tuning_put_rank(gk_tuning *t, gk_rank_point p);
+int gk_tuning_put_seq(gk_tuning *t, gk_seq_point p);
 
 /* Crossovers the ops decide by (the tuner's measurements once a profile
  * is loaded, else the documented defaults in tuning.c). */
@@ -31,5 +75,16 @@ size_t gk_tuned_rank_crossover(size_t M, size_t K, size_t N);
 /* Sequence length (keys) from which linear Hamming attention beats the
  * quadratic form for b-bit codes and head dimension d. */
 size_t gk_tuned_hamming_crossover(size_t b, size_t d, int causal);
+
+/* The same queries against a given tuning (tests, tuner's report). */
+size_t gk_rank_crossover_in(const gk_tuning *t, size_t M, size_t K, size_t N);
+size_t gk_hamming_crossover_in(const gk_tuning *t, size_t b, size_t d, int causal);
+/* Informational kinds: 0 when never measured or never a win. */
+size_t gk_seq_crossover_in(const gk_tuning *t, gk_seq_kind kind, size_t param,
+                           size_t d, int causal, int *measured);
+
+/* The formulas used without a profile. */
+size_t gk_default_rank_crossover(size_t M, size_t K, size_t N);
+size_t gk_default_hamming_crossover(size_t b, size_t d, int causal);
 
 #endif

@@ -110,3 +110,45 @@ static void bench(const gk_variant *v) {
 }
 
 const ck_checker ck_check_gemm = {GK_OP_GEMM, check, bench};
+
+/* ------------------------------------------------------------ self-test
+ * The harness must be able to fail. Each mutant wraps the scalar variant
+ * and spoils its output in one way a broken kernel could; the checker has
+ * to catch every one (checkasm --selftest). */
+static const gk_variant *selftest_base;
+static int mutation;
+
+static void mutant_run(const gk_gemm_args *a) {
+  gk_gemm_run(selftest_base, a);
+  float *last = a->Y + (a->M - 1) * a->ldy + a->N - 1;
+  switch (mutation) {
+    case 0: a->Y[0] += 1e-3f * (1.0f + fabsf(a->Y[0])); break; /* wrong value */
+    case 1: last[1] = 0.0f; break;                          /* one past the end */
+    case 2: a->Y[-1] = 0.0f; break;                         /* one before */
+    case 3: if (a->ldy > a->N) a->Y[a->N] = 0.0f;           /* ld gap */
+            else a->Y[0] = NAN;
+            break;
+    case 4: if (a->bias) a->Y[0] -= a->bias[0];             /* forgot the bias */
+            else a->Y[0] = -a->Y[0] + 1.0f;
+            break;
+  }
+}
+
+int ck_selftest_gemm(void) {
+  /* the dispatcher's variant with its raw-weights entry spoiled */
+  selftest_base = gk_dispatch(GK_OP_GEMM);
+  static gk_gemm_impl mutant_impl;
+  mutant_impl = *(const gk_gemm_impl *)selftest_base->impl;
+  mutant_impl.run = mutant_run;
+  const gk_variant mutant = {GK_OP_GEMM, "selftest_mutant", GK_ISA_SCALAR, 0, 0, &mutant_impl};
+  int missed = 0;
+  for (mutation = 0; mutation < 5; mutation++) {
+    ck_begin(&mutant);
+    check(&mutant);
+    if (!ck_failures()) {
+      printf("  selftest: mutation %d of the GEMM output went unnoticed\n", mutation);
+      missed++;
+    }
+  }
+  return missed;
+}

@@ -19,22 +19,37 @@
 /* Every op's checker. A new op adds its line here. */
 extern const ck_checker ck_check_gemm;
 extern const ck_checker ck_check_lowrank;
+extern const ck_checker ck_check_attention;
+extern const ck_checker ck_check_linformer;
+extern const ck_checker ck_check_hash;
+extern const ck_checker ck_check_hamming_dist;
+extern const ck_checker ck_check_hamming_quad;
+extern const ck_checker ck_check_hamming_linear;
+
+/* --selftest: mutants the checkers must catch (see check_gemm.c). */
+int ck_selftest_gemm(void);
 
 static const ck_checker *const checkers[] = {
     &ck_check_gemm,
     &ck_check_lowrank,
+    &ck_check_attention,
+    &ck_check_linformer,
+    &ck_check_hash,
+    &ck_check_hamming_dist,
+    &ck_check_hamming_quad,
+    &ck_check_hamming_linear,
 };
 
 static struct {
   uint64_t seed, rng;
-  int bench, verbose;
+  int bench, quiet;
   const gk_variant *current;
   int failures;
 } st;
 
 /* ------------------------------------------------------------ reporting */
 void ck_fail(const char *fmt, ...) {
-  if (st.failures++ < 5) {
+  if (st.failures++ < 5 && !st.quiet) {
     va_list ap;
     va_start(ap, fmt);
     fprintf(stderr, "    FAIL %s: ", st.current ? st.current->name : "?");
@@ -44,6 +59,10 @@ void ck_fail(const char *fmt, ...) {
   }
 }
 int ck_failures(void) { return st.failures; }
+void ck_begin(const gk_variant *v) {
+  st.current = v;
+  st.failures = 0;
+}
 
 /* ------------------------------------------------------------ randomness */
 uint64_t ck_rand(void) { /* splitmix64 */
@@ -202,19 +221,20 @@ static const ck_checker *checker_for(gk_op op) {
 }
 
 static void usage(void) {
-  puts("usage: checkasm [--seed N] [--op NAME] [--variant SUBSTR] [--bench] [--list]\n"
+  puts("usage: checkasm [--seed N] [--op NAME] [--variant SUBSTR] [--bench] [--list] [--selftest]\n"
        "  Checks every registered kernel variant the host supports against the\n"
        "  float64 reference; variants the host lacks are SKIPPED.\n"
        "  --seed N        replay a run (the seed is printed first)\n"
        "  --op NAME       only this op (see --list)\n"
        "  --variant STR   only variants whose name contains STR\n"
        "  --bench         also time every checked variant\n"
-       "  --list          list the registry and exit");
+       "  --list          list the registry and exit\n"
+       "  --selftest      check that the harness catches broken kernels");
 }
 
 int main(int argc, char **argv) {
   const char *only_op = NULL, *only_variant = NULL;
-  int list = 0;
+  int list = 0, selftest = 0;
   st.seed = (uint64_t)time(NULL) ^ ((uint64_t)clock() << 32);
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "--seed") && i + 1 < argc) st.seed = strtoull(argv[++i], NULL, 0);
@@ -222,6 +242,7 @@ int main(int argc, char **argv) {
     else if (!strcmp(argv[i], "--variant") && i + 1 < argc) only_variant = argv[++i];
     else if (!strcmp(argv[i], "--bench")) st.bench = 1;
     else if (!strcmp(argv[i], "--list")) list = 1;
+    else if (!strcmp(argv[i], "--selftest")) selftest = 1;
     else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) return usage(), 0;
     else return usage(), 2;
   }
@@ -234,6 +255,14 @@ int main(int argc, char **argv) {
   gk_cpu_features_string(c->usable, feat, sizeof feat);
   printf("checkasm: seed %" PRIu64 " | isa %s | usable features: %s\n", st.seed,
          gk_isa_name(c->isa), feat);
+
+  if (selftest) {
+    st.quiet = 1;
+    st.rng = st.seed;
+    int missed = ck_selftest_gemm();
+    printf("%s\n", missed ? "selftest: FAILED" : "selftest: every mutant caught");
+    return missed ? 1 : 0;
+  }
 
   const gk_registry *r = gk_registry_get();
   if (list) {
@@ -248,8 +277,7 @@ int main(int argc, char **argv) {
     const gk_variant *v = r->v[i];
     if (only_op && strcmp(only_op, gk_op_to_name(v->op))) continue;
     if (only_variant && !strstr(v->name, only_variant)) continue;
-    st.current = v;
-    st.failures = 0;
+    ck_begin(v);
     const ck_checker *ch = checker_for(v->op);
     if (!gk_variant_usable(v)) {
       printf("  SKIPPED %-16s %s (host lacks its ISA)\n", gk_op_to_name(v->op), v->name);

@@ -31,6 +31,8 @@ typedef struct ck_checker {
 void ck_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Failures so far for the variant under check (checkers may stop early). */
 int ck_failures(void);
+/* Starts checking variant v: failures counted from zero. */
+void ck_begin(const gk_variant *v);
 
 /* ------------------------------------------------------------ randomness */
 uint64_t ck_rand(void);           /* seeded by --seed; reproducible */

@@ -1,0 +1,161 @@
+/* Linformer: sequence projection (public entry) and Linformer attention —
+ * per sequence, K and V projected from n to k rows into the workspace, then
+ * the flash-attention core over those k rows. The workspace holds the
+ * projected K' and V' of one sequence (2·k·heads·d floats) and the
+ * attention's per-thread scratch; nothing is allocated when the caller
+ * provides it. */
+#include <string.h>
+
+#include "attention.h"
+
+gk_status gk_lproj_check(const gk_lproj_args *a) {
+  if (!a) return GK_ERR_INVALID_ARG;
+  gk_status s;
+  if ((s = gk_check_matrix(a->E, a->k, a->n, a->lde)) ||
+      (s = gk_check_matrix(a->X, a->n, a->c, a->ldx)) ||
+      (s = gk_check_matrix(a->Y, a->k, a->c, a->ldy)))
+    return s;
+  return GK_OK;
+}
+
+gk_status gk_linformer_project_run(const gk_variant *v, const gk_lproj_args *a) {
+  if (!v || v->op != GK_OP_LINFORMER_PROJECT) return GK_ERR_INVALID_ARG;
+  gk_status s = gk_lproj_check(a);
+  if (s) return s;
+  ((const gk_lproj_impl *)v->impl)->run(a);
+  return GK_OK;
+}
+
+GK_API gk_status gk_linformer_project(size_t k, size_t n, size_t c, const float *E,
+                                      size_t lde, size_t n_max, const float *X, size_t ldx,
+                                      float *Y, size_t ldy) {
+  if (n > n_max || lde < n_max) return GK_ERR_INVALID_ARG;
+  gk_lproj_args a = {k, n, c, E, lde, X, ldx, Y, ldy, 0};
+  return gk_linformer_project_run(gk_dispatch(GK_OP_LINFORMER_PROJECT), &a);
+}
+
+/* ------------------------------------------------------------ attention */
+
+/* Projection matrices: k x n_max each, per-head ones `heads` times. */
+static gk_status check_proj(const gk_linformer_proj *p, const gk_attn_shape *s,
+                            size_t *e_stride, size_t *f_stride) {
+  if (!p || p->k == 0 || p->n_max == 0 || (unsigned)p->sharing > GK_LINFORMER_KEY_VALUE)
+    return GK_ERR_INVALID_ARG;
+  if (s->n_kv > p->n_max) return GK_ERR_INVALID_ARG;
+  const int kv = p->sharing == GK_LINFORMER_KEY_VALUE;
+  struct { const float *m; size_t ld; size_t *stride; } mats[2] = {
+      {p->E, p->lde, e_stride}, {kv ? p->E : p->F, kv ? p->lde : p->ldf, f_stride}};
+  const size_t heads = s->heads ? s->heads : 1;
+  for (int i = 0; i < 2; i++) {
+    gk_status st = gk_check_matrix(mats[i].m, p->k, p->n_max, mats[i].ld);
+    if (st) return st;
+    *mats[i].stride = 0;
+    if (p->sharing != GK_LINFORMER_PER_HEAD) continue;
+    size_t hs = p->head_stride, ext;
+    if (hs == 0 && !gk_mul_ok(p->k, mats[i].ld, &hs)) return GK_ERR_OVERFLOW;
+    if (hs < (p->k - 1) * mats[i].ld + p->n_max) return GK_ERR_INVALID_ARG; /* overlap */
+    /* the last head's matrix must be addressable */
+    if (!gk_mul_ok(heads - 1, hs, &ext) || !gk_mul_ok(ext + p->k * mats[i].ld, sizeof(float), &ext))
+      return GK_ERR_OVERFLOW;
+    *mats[i].stride = hs;
+  }
+  return GK_OK;
+}
+
+/* Workspace layout (floats, each part 64-byte aligned): K' and V' of one
+ * sequence, k x (heads·d) each, then `threads` attention scratches. */
+typedef struct ws_layout {
+  size_t kv_floats, scratch_floats; /* K'+V', one thread's scratch */
+} ws_layout;
+
+static gk_status layout_for(const gk_attn_shape *s, size_t k, ws_layout *w) {
+  size_t hd, kv;
+  if (!gk_mul_ok(s->heads, s->head_dim, &hd) || !gk_mul_ok(hd, k, &kv) ||
+      !gk_mul_ok(kv, 2, &kv) || kv > SIZE_MAX / 8)
+    return GK_ERR_OVERFLOW;
+  w->kv_floats = (kv + 15) & ~(size_t)15;
+  const gk_attn_impl *impl = gk_dispatch(GK_OP_ATTENTION)->impl;
+  w->scratch_floats = impl->scratch_floats(s->head_dim);
+  return GK_OK;
+}
+
+GK_API size_t gk_linformer_workspace_size(const gk_attn_shape *s, const gk_linformer_proj *p) {
+  if (!s || !p || p->k == 0 || s->heads == 0 || s->head_dim == 0) return 0;
+  ws_layout w;
+  if (layout_for(s, p->k, &w)) return 0;
+  size_t t = (size_t)gk_max_threads(), bytes;
+  if (!gk_mul_ok(w.scratch_floats, t, &bytes) || bytes > SIZE_MAX / 8 - w.kv_floats) return 0;
+  return (w.kv_floats + bytes) * sizeof(float) + GK_ALIGN; /* + alignment slack */
+}
+
+GK_API gk_status gk_linformer_attention(const gk_attn_shape *s, const gk_linformer_proj *p,
+                                        const float *Q, size_t ldq, const float *K,
+                                        size_t ldk, const float *V, size_t ldv, float *O,
+                                        size_t ldo, const size_t *kv_valid,
+                                        void *workspace, size_t workspace_bytes) {
+  /* validate everything before touching anything */
+  gk_attn_args full;
+  gk_attn_mask mask = {0, kv_valid};
+  gk_status st = gk_attn_prepare(s, Q, ldq, K, ldk, V, ldv, O, ldo, &mask, &full);
+  if (st) return st;
+  size_t e_stride, f_stride;
+  if ((st = check_proj(p, &full.s, &e_stride, &f_stride))) return st;
+  ws_layout w;
+  if ((st = layout_for(&full.s, p->k, &w))) return st;
+
+  void *own = NULL;
+  if (!workspace) {
+    workspace_bytes = gk_linformer_workspace_size(s, p);
+    if (!workspace_bytes) return GK_ERR_OVERFLOW;
+    if (!(own = workspace = gk_aligned_alloc(workspace_bytes))) return GK_ERR_NO_MEMORY;
+  }
+  /* align the caller's workspace, then count the scratches that fit */
+  uintptr_t base = ((uintptr_t)workspace + GK_ALIGN - 1) & ~(uintptr_t)(GK_ALIGN - 1);
+  size_t usable = workspace_bytes - (size_t)(base - (uintptr_t)workspace);
+  if (workspace_bytes < (size_t)(base - (uintptr_t)workspace) ||
+      usable / sizeof(float) < w.kv_floats + w.scratch_floats) {
+    gk_aligned_free(own);
+    return GK_ERR_INVALID_ARG; /* workspace too small */
+  }
+  size_t fit = (usable / sizeof(float) - w.kv_floats) / w.scratch_floats;
+  int threads = fit < (size_t)gk_max_threads() ? (int)fit : gk_max_threads();
+
+  const gk_attn_shape *fs = &full.s;
+  const size_t H = fs->heads, d = fs->head_dim, k = p->k, ldp = H * d;
+  float *Kp = (float *)base, *Vp = Kp + k * ldp;
+  const float *E = p->E, *F = p->sharing == GK_LINFORMER_KEY_VALUE ? p->E : p->F;
+  const size_t lde = p->lde, ldf = p->sharing == GK_LINFORMER_KEY_VALUE ? p->lde : p->ldf;
+  const gk_variant *proj = gk_dispatch(GK_OP_LINFORMER_PROJECT);
+  const gk_variant *attn = gk_dispatch(GK_OP_ATTENTION);
+
+  for (size_t b = 0; b < fs->batch; b++) {
+    const size_t L = kv_valid ? kv_valid[b] : fs->n_kv;
+    float *Ob = O + b * fs->o_batch_stride;
+    if (L == 0) { /* no key at all: every row is fully masked */
+      for (size_t i = 0; i < fs->n_q; i++)
+        for (size_t h = 0; h < H; h++) memset(Ob + i * ldo + h * fs->o_head_stride, 0, d * sizeof(float));
+      continue;
+    }
+    const float *Kb = K + b * fs->k_batch_stride, *Vb = V + b * fs->v_batch_stride;
+    /* One projection over all heads when E is shared and heads are packed. */
+    const int shared = p->sharing != GK_LINFORMER_PER_HEAD;
+    for (size_t h = 0; h < H; h++) {
+      const size_t c = shared && fs->k_head_stride == d && fs->v_head_stride == d ? H * d : d;
+      gk_lproj_args pk = {k, L, c, E + h * e_stride, lde, Kb + h * fs->k_head_stride, ldk,
+                          Kp + h * d, ldp, 0};
+      gk_lproj_args pv = {k, L, c, F + h * f_stride, ldf, Vb + h * fs->v_head_stride, ldv,
+                          Vp + h * d, ldp, 0};
+      gk_linformer_project_run(proj, &pk);
+      gk_linformer_project_run(proj, &pv);
+      if (c != d) break; /* all heads done at once */
+    }
+    gk_attn_shape ps = *fs;
+    ps.batch = 1, ps.n_kv = k, ps.k_head_stride = ps.v_head_stride = d;
+    gk_attn_args a;
+    gk_attn_prepare(&ps, Q + b * fs->q_batch_stride, ldq, Kp, ldp, Vp, ldp, Ob, ldo, NULL, &a);
+    a.scratch = Kp + w.kv_floats, a.scratch_threads = threads;
+    gk_attention_run(attn, &a);
+  }
+  gk_aligned_free(own);
+  return GK_OK;
+}

@@ -1,0 +1,32 @@
+/* Linformer sequence projection, ISA-templated: Y = E[:, :n]·X is a GEMM
+ * with a long reduction (M = k, N = c, K = n), so each ISA's variant runs
+ * that ISA's best GEMM from the registry instead of a second GEMM. The
+ * harness therefore checks the projection through every ISA's GEMM. */
+#include "../simd.h"
+#include "../gemm/gemm.h"
+#include "attention.h"
+
+static const gk_variant *gemm_of_this_isa(void) {
+  const gk_registry *r = gk_registry_get();
+  const gk_variant *best = NULL;
+  for (size_t i = 0; i < r->count; i++) {
+    const gk_variant *v = r->v[i];
+    if (v->op == GK_OP_GEMM && v->isa == GK_TARGET_ISA && gk_variant_usable(v) &&
+        (!best || v->priority > best->priority))
+      best = v;
+  }
+  return best ? best : gk_dispatch(GK_OP_GEMM);
+}
+
+static void run(const gk_lproj_args *a) {
+  gk_gemm_args g = {a->k, a->c, a->n, a->E, a->lde, a->X, a->ldx, GK_WEIGHT_KN,
+                    NULL, GK_ACT_NONE, a->Y, a->ldy, a->threads};
+  gk_gemm_run(gemm_of_this_isa(), &g); /* shapes validated by gk_lproj_check */
+}
+
+static const gk_lproj_impl impl = {run};
+static const gk_variant variant = {
+    GK_OP_LINFORMER_PROJECT, "f32_linformer_project_gemm" GK_ISA_SUFFIX, GK_TARGET_ISA,
+    GK_TARGET_REQUIRES, (int)GK_TARGET_ISA, &impl};
+
+void GK_FN(gk_register_linformer_project)(gk_registry *r) { gk_registry_add(r, &variant); }

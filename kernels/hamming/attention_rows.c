@@ -1,0 +1,168 @@
+/* Hamming attention inner loops (ISA-templated): the quadratic form's
+ * weighted sum of V over a D_H tile, and the linear form's per-head kernel.
+ * Also the family's registration entry (gk_register_hamming__<isa>). */
+#include "../simd.h"
+#include "hamming.h"
+
+#define L GK_VF_LANES
+#define PAD16(n) (((n) + 15) & ~(size_t)15)
+
+/* ------------------------------------------------ quadratic: weighted sum */
+/* One row, one vector (n <= L lanes) at a time from column c0 on: the
+ * tails of the register-blocked path below. */
+static void wsum_narrow(const uint16_t *D, size_t nq, size_t nk, const float *lut,
+                        const float *v, size_t ldv, size_t d, size_t c0, float *acc) {
+  for (size_t r = 0; r < nq; r++)
+    for (size_t c = c0; c < d; c += L) {
+      size_t n = d - c < L ? d - c : L;
+      gk_vf a = vf_loadu_n(acc + r * d + c, n);
+      for (size_t j = 0; j < nk; j++)
+        a = vf_fma(vf_set1(lut[D[r * GK_HQ_KB + j]]), vf_loadu_n(v + j * ldv + c, n), a);
+      vf_storeu_n(acc + r * d + c, a, n);
+    }
+}
+
+/* acc[i][:] += sum_j lut[D[i][j]] v_j. Four query rows by four vectors of
+ * the head dimension in registers; each v_j load serves four rows. Row and
+ * column tails take a one-row, one-vector path with partial loads. */
+void GK_FN(gk_hq_wsum)(const uint16_t *D, size_t nq, size_t nk, const float *lut,
+                       const float *v, size_t ldv, size_t d, float *acc) {
+  size_t r0 = 0;
+  for (; r0 + 4 <= nq; r0 += 4) {
+    const uint16_t *D0 = D + r0 * GK_HQ_KB, *D1 = D0 + GK_HQ_KB, *D2 = D1 + GK_HQ_KB, *D3 = D2 + GK_HQ_KB;
+    float *A0 = acc + r0 * d, *A1 = A0 + d, *A2 = A1 + d, *A3 = A2 + d;
+    size_t c = 0;
+    for (; c + 4 * L <= d; c += 4 * L) {
+      gk_vf a00 = vf_loadu(A0 + c), a01 = vf_loadu(A0 + c + L), a02 = vf_loadu(A0 + c + 2 * L), a03 = vf_loadu(A0 + c + 3 * L);
+      gk_vf a10 = vf_loadu(A1 + c), a11 = vf_loadu(A1 + c + L), a12 = vf_loadu(A1 + c + 2 * L), a13 = vf_loadu(A1 + c + 3 * L);
+      gk_vf a20 = vf_loadu(A2 + c), a21 = vf_loadu(A2 + c + L), a22 = vf_loadu(A2 + c + 2 * L), a23 = vf_loadu(A2 + c + 3 * L);
+      gk_vf a30 = vf_loadu(A3 + c), a31 = vf_loadu(A3 + c + L), a32 = vf_loadu(A3 + c + 2 * L), a33 = vf_loadu(A3 + c + 3 * L);
+      for (size_t j = 0; j < nk; j++) {
+        const float *vj = v + j * ldv + c;
+        gk_vf v0 = vf_loadu(vj), v1 = vf_loadu(vj + L), v2 = vf_loadu(vj + 2 * L), v3 = vf_loadu(vj + 3 * L);
+        gk_vf w = vf_set1(lut[D0[j]]);
+        a00 = vf_fma(w, v0, a00), a01 = vf_fma(w, v1, a01), a02 = vf_fma(w, v2, a02), a03 = vf_fma(w, v3, a03);
+        w = vf_set1(lut[D1[j]]);
+        a10 = vf_fma(w, v0, a10), a11 = vf_fma(w, v1, a11), a12 = vf_fma(w, v2, a12), a13 = vf_fma(w, v3, a13);
+        w = vf_set1(lut[D2[j]]);
+        a20 = vf_fma(w, v0, a20), a21 = vf_fma(w, v1, a21), a22 = vf_fma(w, v2, a22), a23 = vf_fma(w, v3, a23);
+        w = vf_set1(lut[D3[j]]);
+        a30 = vf_fma(w, v0, a30), a31 = vf_fma(w, v1, a31), a32 = vf_fma(w, v2, a32), a33 = vf_fma(w, v3, a33);
+      }
+      vf_storeu(A0 + c, a00), vf_storeu(A0 + c + L, a01), vf_storeu(A0 + c + 2 * L, a02), vf_storeu(A0 + c + 3 * L, a03);
+      vf_storeu(A1 + c, a10), vf_storeu(A1 + c + L, a11), vf_storeu(A1 + c + 2 * L, a12), vf_storeu(A1 + c + 3 * L, a13);
+      vf_storeu(A2 + c, a20), vf_storeu(A2 + c + L, a21), vf_storeu(A2 + c + 2 * L, a22), vf_storeu(A2 + c + 3 * L, a23);
+      vf_storeu(A3 + c, a30), vf_storeu(A3 + c + L, a31), vf_storeu(A3 + c + 2 * L, a32), vf_storeu(A3 + c + 3 * L, a33);
+    }
+    if (c < d) wsum_narrow(D + r0 * GK_HQ_KB, 4, nk, lut, v, ldv, d, c, acc + r0 * d);
+  }
+  if (r0 < nq) wsum_narrow(D + r0 * GK_HQ_KB, nq - r0, nk, lut, v, ldv, d, 0, acc + r0 * d);
+}
+
+/* ------------------------------------------------------ linear form */
+/* EcoFormer's energy argument: with h = ±1 codes, G = sum_j h_j v_jᵀ is
+ * built by adding v_j to row l of G where key bit l is set and adding -v_j
+ * where it is clear, and each query's sum_l h_il G_l adds row l of G or of
+ * -G by its bit. The loops over keys x bits x head dimension and queries x
+ * bits x head dimension hold additions only: no multiplication in any inner
+ * loop. The kernel's constants scale each output row once, at the end. */
+
+/* dst[0..dp) += src[0..dp); dp is a multiple of 16 >= L. */
+GK_SIMD_INLINE void add_row(float *dst, const float *src, size_t dp) {
+  for (size_t c = 0; c < dp; c += L) vf_storeu(dst + c, vf_add(vf_loadu(dst + c), vf_loadu(src + c)));
+}
+
+typedef struct lin_state {
+  size_t b, dp;
+  float *G, *Gn, *vpos, *vneg, *Sv, *acc;
+  int32_t *ones;        /* keys with bit l set */
+  const float **rows;   /* a query's selected rows of G / -G */
+  size_t added;         /* keys in the state */
+} lin_state;
+
+/* Adds key j. keep_neg: also maintain -G (causal: queries interleave). */
+static void add_key(lin_state *s, const uint64_t *code, const float *vj, size_t d, int keep_neg) {
+  memcpy(s->vpos, vj, d * sizeof(float));
+  for (size_t c = 0; c < s->dp; c += L) vf_storeu(s->vneg + c, vf_sub(vf_zero(), vf_loadu(s->vpos + c)));
+  for (size_t l = 0; l < s->b; l++) {
+    int bit = (int)(code[l >> 6] >> (l & 63) & 1);
+    add_row(s->G + l * s->dp, bit ? s->vpos : s->vneg, s->dp);
+    if (keep_neg) add_row(s->Gn + l * s->dp, bit ? s->vneg : s->vpos, s->dp);
+    s->ones[l] += bit;
+  }
+  add_row(s->Sv, s->vpos, s->dp);
+  s->added++;
+}
+
+/* o = (c1 sum_l h_il G_l + c0 sum_j v_j + gamma v_i) / (c1 h_i.sum_j h_j + c0' n_keys) */
+static void answer(const lin_state *s, const gk_hattn_args *a, const gk_hkernel_pm *k,
+                   const uint64_t *code, const float *vi, float *o) {
+  size_t b = s->b, dp = s->dp, d = a->p.head_dim;
+  long long cnt = (long long)s->added, hs = 0;
+  for (size_t l = 0; l < b; l++) {
+    int bit = (int)(code[l >> 6] >> (l & 63) & 1);
+    long long sh = 2 * (long long)s->ones[l] - cnt; /* sum_j h_jl */
+    s->rows[l] = bit ? s->G + l * dp : s->Gn + l * dp;
+    hs += bit ? sh : -sh;
+  }
+  size_t c = 0;
+  for (; c + 4 * L <= dp; c += 4 * L) {
+    gk_vf a0 = vf_zero(), a1 = vf_zero(), a2 = vf_zero(), a3 = vf_zero();
+    for (size_t l = 0; l < b; l++) {
+      const float *r = s->rows[l] + c;
+      a0 = vf_add(a0, vf_loadu(r)), a1 = vf_add(a1, vf_loadu(r + L));
+      a2 = vf_add(a2, vf_loadu(r + 2 * L)), a3 = vf_add(a3, vf_loadu(r + 3 * L));
+    }
+    vf_storeu(s->acc + c, a0), vf_storeu(s->acc + c + L, a1);
+    vf_storeu(s->acc + c + 2 * L, a2), vf_storeu(s->acc + c + 3 * L, a3);
+  }
+  for (; c < dp; c += L) {
+    gk_vf a0 = vf_zero();
+    for (size_t l = 0; l < b; l++) a0 = vf_add(a0, vf_loadu(s->rows[l] + c));
+    vf_storeu(s->acc + c, a0);
+  }
+  double den = k->c1 * (double)hs + k->c0_den * (double)cnt;
+  if (den == 0) {
+    memset(o, 0, d * sizeof(float));
+    return;
+  }
+  float inv = (float)(1.0 / den), c1 = (float)k->c1, c0 = (float)k->c0_num, g = a->p.kernel.gamma;
+  for (size_t j = 0; j < d; j++)
+    o[j] = (c1 * s->acc[j] + c0 * s->Sv[j] + (g != 0 ? g * vi[j] : 0)) * inv;
+}
+
+static void lin_head(const gk_hattn_args *a, size_t h, float *work) {
+  size_t b = a->p.b, d = a->p.head_dim, dp = PAD16(d);
+  lin_state s = {b, dp, work, work + b * dp, NULL, NULL, NULL, NULL, NULL, NULL, 0};
+  s.vpos = s.Gn + b * dp, s.vneg = s.vpos + dp, s.Sv = s.vneg + dp, s.acc = s.Sv + dp;
+  s.ones = (int32_t *)(s.acc + dp);
+  s.rows = (const float **)(s.ones + PAD16(b));
+  memset(work, 0, ((char *)s.rows - (char *)work));
+  gk_hkernel_pm k = gk_hamming_pm(a);
+  const uint64_t *kc = a->kc + h * a->khs, *qc = a->qc + h * a->qhs;
+  const float *vh = a->v + h * a->vhs;
+  if (!a->p.causal) {
+    for (size_t j = 0; j < a->kv_valid; j++) add_key(&s, kc + j * a->ldk, vh + j * a->ldv, d, 0);
+    for (size_t i = 0; i < b * dp; i += L) vf_storeu(s.Gn + i, vf_sub(vf_zero(), vf_loadu(s.G + i)));
+  }
+  for (size_t i = 0; i < a->n_q; i++) {
+    /* causal: the running prefix state grows to the keys query i sees */
+    for (size_t end = gk_hattn_key_end(a, i); a->p.causal && s.added < end;)
+      add_key(&s, kc + s.added * a->ldk, vh + s.added * a->ldv, d, 1);
+    answer(&s, a, &k, qc + i * a->ldq, vh + i * a->ldv, a->o + i * a->ldo + h * a->ohs);
+  }
+}
+
+static const gk_hlin_impl lin_impl = {lin_head};
+static const gk_variant lin_variant = {GK_OP_HAMMING_LINEAR, "f32_hamming_linear" GK_ISA_SUFFIX,
+                                       GK_TARGET_ISA, GK_TARGET_REQUIRES, (int)GK_TARGET_ISA,
+                                       &lin_impl};
+
+void GK_FN(gk_register_hamming_hash)(gk_registry *r);
+void GK_FN(gk_register_hamming_popcount)(gk_registry *r);
+
+void GK_FN(gk_register_hamming)(gk_registry *r) {
+  GK_FN(gk_register_hamming_hash)(r);
+  GK_FN(gk_register_hamming_popcount)(r);
+  gk_registry_add(r, &lin_variant);
+}

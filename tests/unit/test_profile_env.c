@@ -1,0 +1,118 @@
+/* The library's own loading of the profile, one scenario per process
+ * (initialisation happens once): argv[1] names the scenario, the test
+ * writes the file it needs, points GK_PROFILE or XDG_CONFIG_HOME at it,
+ * and checks what the library then uses.
+ *   valid    a matching profile: its entries drive the queries and dispatch
+ *   partial  a matching profile with bad entries: the good ones apply
+ *   foreign  another machine's profile: defaults
+ *   garbage  random bytes: defaults
+ *   absent   GK_PROFILE names no file: defaults
+ *   off      GK_PROFILE=off: defaults even with a user profile present
+ *   xdg      found through $XDG_CONFIG_HOME/greenkern/profile */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kernels/internal.h"
+#include "kernels/profile.h"
+
+static const char *scenario;
+static char dir[64];
+
+static void write_file(const char *path, const char *text) {
+  assert_int_equal(gk_profile_write_atomic(path, text), GK_OK);
+}
+
+/* This process's signature, computed as init will (same env). */
+static void signature(char *sig, size_t n) {
+  gk_cpu_info cpu;
+  gk_topology topo;
+  gk_cpu_detect(&cpu);
+  gk_topology_detect(&topo);
+  gk_profile_signature(&cpu, &topo, sig, n);
+}
+
+static void test_scenario(void **state) {
+  (void)state;
+  char sig[512], path[256], text[2048];
+  signature(sig, sizeof sig);
+  const char *scalar = NULL;
+  const gk_registry *r = gk_registry_get();
+  for (size_t i = 0; i < r->count; i++)
+    if (r->v[i]->op == GK_OP_GEMM && r->v[i]->isa == GK_ISA_SCALAR) scalar = r->v[i]->name;
+  snprintf(path, sizeof path, "%s/profile", dir);
+  int tuned = 0;
+  const char *entries = "rank_crossover 128 768 768 100\n"
+                        "seq_crossover hamming_linear 16 64 0 999\n"
+                        "seq_crossover linformer_full 128 64 0 2048\n";
+  if (!strcmp(scenario, "valid") || !strcmp(scenario, "xdg") || !strcmp(scenario, "off")) {
+    snprintf(text, sizeof text, "greenkern-profile 1\nsignature %s\n%svariant gemm %s\nend 4\n",
+             sig, entries, scalar);
+    tuned = strcmp(scenario, "off") != 0;
+  } else if (!strcmp(scenario, "partial")) {
+    snprintf(text, sizeof text,
+             "greenkern-profile 1\nsignature %s\n%svariant gemm nonexistent\n"
+             "rank_crossover 99999999999999999999 1 1 1\nend 5\n", sig, entries);
+    tuned = 1;
+  } else if (!strcmp(scenario, "foreign")) {
+    snprintf(text, sizeof text, "greenkern-profile 1\nsignature %s;other\n%send 3\n", sig, entries);
+  } else if (!strcmp(scenario, "garbage")) {
+    unsigned seed = 7;
+    for (size_t i = 0; i < sizeof text - 1; i++) text[i] = (char)(1 + rand_r(&seed) % 255);
+    text[sizeof text - 1] = '\0';
+  }
+  if (strcmp(scenario, "absent")) {
+    if (!strcmp(scenario, "xdg") || !strcmp(scenario, "off")) {
+      char xdg_path[256];
+      snprintf(xdg_path, sizeof xdg_path, "%s/greenkern/profile", dir);
+      write_file(xdg_path, text);
+      setenv("XDG_CONFIG_HOME", dir, 1);
+      if (!strcmp(scenario, "off")) setenv("GK_PROFILE", "off", 1);
+      else unsetenv("GK_PROFILE");
+    } else {
+      write_file(path, text);
+      setenv("GK_PROFILE", path, 1);
+    }
+  } else {
+    setenv("GK_PROFILE", path, 1); /* never written */
+  }
+
+  assert_int_equal(gk_init(), GK_OK);
+  size_t rk = 0, n = 0;
+  assert_int_equal(gk_query_rank_crossover(128, 768, 768, &rk), GK_OK);
+  assert_int_equal(gk_query_seq_crossover(GK_SEQ_HAMMING_LINEAR, 16, 64, 0, &n), GK_OK);
+  if (tuned) {
+    assert_non_null(gk_profile_path());
+    assert_int_equal(rk, 100);
+    assert_int_equal(n, 999);
+    assert_int_equal(gk_tuned_rank_crossover(128, 768, 768), 100);
+    assert_int_equal(gk_query_seq_crossover(GK_SEQ_LINFORMER_FULL, 128, 64, 0, &n), GK_OK);
+    assert_int_equal(n, 2048);
+    if (strcmp(scenario, "partial")) assert_string_equal(gk_chosen_variant("gemm"), scalar);
+  } else {
+    assert_null(gk_profile_path());
+    assert_int_equal(rk, gk_default_rank_crossover(128, 768, 768));
+    assert_int_equal(n, gk_default_hamming_crossover(16, 64, 0));
+    assert_int_equal(gk_query_seq_crossover(GK_SEQ_LINFORMER_FULL, 128, 64, 0, &n),
+                     GK_ERR_UNSUPPORTED);
+  }
+  assert_non_null(gk_dispatch(GK_OP_GEMM)); /* a rejected variant falls back */
+}
+
+int main(int argc, char **argv) {
+  scenario = argc > 1 ? argv[1] : "valid";
+  snprintf(dir, sizeof dir, "/tmp/gk_profile_env_XXXXXX");
+  if (!mkdtemp(dir)) return 1;
+  const struct CMUnitTest tests[] = {cmocka_unit_test(test_scenario)};
+  int rc = cmocka_run_group_tests(tests, NULL, NULL);
+  char cmd[128];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd) != 0) rc = 1;
+  return rc;
+}

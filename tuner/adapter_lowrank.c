@@ -1,0 +1,63 @@
+/* Adapter: fused rank-r GEMM (GK_OP_LOWRANK) through gk_lowrank_run. */
+#include <float.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "adapters.h"
+#include "kernels/gemm/gemm.h"
+
+struct tn_case {
+  gk_lowrank_args a;
+  float *X, *U, *V, *Y;
+};
+
+static tn_case *make(size_t M, size_t N, size_t K, size_t r) {
+  tn_case *c = calloc(1, sizeof *c);
+  if (!c) return NULL;
+  c->X = tn_alloc(M * K), c->U = tn_alloc(K * r), c->V = tn_alloc(r * N), c->Y = tn_alloc(M * N);
+  tn_fill(c->X, M * K, 3), tn_fill(c->U, K * r, 4), tn_fill(c->V, r * N, 5);
+  c->a = (gk_lowrank_args){M, N, K, r, c->X, K, c->U, r, GK_WEIGHT_KN, c->V, N, GK_WEIGHT_KN,
+                           NULL, GK_ACT_NONE, c->Y, N, 0};
+  return c;
+}
+
+/* BERT-base layers at typical LRT ranks: decode and prefill. */
+static tn_case *setup_class(int i) {
+  static const size_t shapes[][4] = {{1, 768, 768, 128}, {128, 768, 768, 128}, {128, 3072, 768, 256}};
+  if (i < 0 || i >= 3) return NULL;
+  return make(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3]);
+}
+
+/* Growing layers at rank n/4, for the single-thread threshold. */
+static tn_case *setup_size(int i) {
+  static const size_t n[] = {16, 32, 48, 64, 96, 128, 192, 256, 384, 512};
+  if (i < 0 || i >= (int)(sizeof n / sizeof n[0])) return NULL;
+  return make(n[i], n[i], n[i], n[i] / 4);
+}
+
+static void describe(const tn_case *c, char *buf, size_t size) {
+  snprintf(buf, size, "M=%zu N=%zu K=%zu r=%zu", c->a.M, c->a.N, c->a.K, c->a.r);
+}
+
+static double work(const tn_case *c) {
+  return 2.0 * c->a.M * c->a.r * (double)(c->a.K + c->a.N);
+}
+
+static gk_status run(tn_case *c, const gk_variant *v, int threads) {
+  c->a.threads = threads;
+  return gk_lowrank_run(v, &c->a);
+}
+
+static const void *output(const tn_case *c, size_t *bytes) {
+  *bytes = c->a.M * c->a.N * sizeof(float);
+  return c->Y;
+}
+
+static double tolerance(const tn_case *c) { return 8.0 * (c->a.K + c->a.r) * FLT_EPSILON; }
+
+static void destroy(tn_case *c) {
+  free(c->X), free(c->U), free(c->V), free(c->Y), free(c);
+}
+
+const tn_adapter tn_adapter_lowrank = {GK_OP_LOWRANK, setup_class, setup_size, describe, work,
+                                       run, output, tolerance, destroy, NULL};

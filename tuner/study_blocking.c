@@ -1,0 +1,110 @@
+/* GEMM cache blocks: start from the engine's cache-derived defaults
+ * (gk_gemm_blocking_for with an empty profile) and refine by coordinate
+ * descent — KC, then MC, then NC, each tried at half and double — on the
+ * packed dense GEMM of BERT-base's largest layer (M=512, K=768, N=3072)
+ * and its prefill attention projection (M=128, K=N=768), each candidate
+ * timed in alternation with the current blocks. A change must win by 3%
+ * (geometric mean over the shapes) to be kept: less is within the noise. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "kernels/gemm/gemm.h"
+#include "progress.h"
+#include "tune.h"
+
+typedef struct bcase {
+  const gk_gemm_impl *im;
+  size_t M, K, N;
+  int threads;
+  float *X, *Y;
+  gk_packed_b W;
+} bcase;
+
+static void run(void *p) {
+  bcase *c = p;
+  c->im->run_packed(c->M, c->X, c->K, &c->W, NULL, GK_ACT_NONE, c->Y, c->N, c->threads, NULL);
+}
+
+/* One side of a paired comparison: a shape under given blocks. */
+typedef struct blocked {
+  bcase *c;
+  size_t mc, kc, nc;
+} blocked;
+
+static void run_blocked(void *p) {
+  blocked *b = p;
+  gk_tuning *live = gk_tuning_for_tuner();
+  live->gemm_mc = b->mc, live->gemm_kc = b->kc, live->gemm_nc = b->nc;
+  run(b->c);
+}
+
+/* Candidate blocks against the current ones, timed in alternation on each
+ * shape: the geometric mean of the per-shape ratios (< 1: candidate
+ * faster), 0 when time ran out. */
+static double ratio(bcase *cases, int n, const size_t cur[3], const size_t cand[3],
+                    const tn_config *cfg) {
+  double log_sum = 0;
+  for (int i = 0; i < n; i++) {
+    blocked a = {&cases[i], cur[0], cur[1], cur[2]}, b = {&cases[i], cand[0], cand[1], cand[2]};
+    tn_pair p = tn_compare(run_blocked, &a, run_blocked, &b, &cfg->timing);
+    if (p.ratio <= 0) return 0;
+    log_sum += log(p.ratio);
+  }
+  return exp(log_sum / n);
+}
+
+void tn_study_blocking(const tn_config *cfg, tn_results *r) {
+  const gk_variant *v = tn_variant_for(r, GK_OP_GEMM);
+  const gk_gemm_impl *im = v->impl;
+  gk_tuning *live = gk_tuning_for_tuner();
+  live->gemm_mc = live->gemm_kc = live->gemm_nc = 0;
+  gk_gemm_blocking def = gk_gemm_blocking_for(im->mr, im->nr);
+
+  static const size_t shapes[][3] = {{512, 768, 3072}, {128, 768, 768}};
+  bcase cases[2];
+  for (int i = 0; i < 2; i++) {
+    bcase *c = &cases[i];
+    *c = (bcase){im, shapes[i][0], shapes[i][1], shapes[i][2], cfg->threads, NULL, NULL, {0}};
+    c->X = tn_alloc(c->M * c->K), c->Y = tn_alloc(c->M * c->N);
+    float *W = tn_alloc(c->K * c->N), *pw = tn_alloc(gk_packed_floats(c->K, c->N, im->nr));
+    tn_fill(c->X, c->M * c->K, 21), tn_fill(W, c->K * c->N, 22);
+    im->pack(W, c->N, GK_WEIGHT_KN, c->K, c->N, pw);
+    free(W);
+    c->W = (gk_packed_b){pw, c->K, c->N, im->nr};
+  }
+
+  size_t cur[3] = {def.mc, def.kc, def.nc}; /* mc, kc, nc */
+  tn_progress(0, "%s defaults MC=%zu KC=%zu NC=%zu", v->name, cur[0], cur[1], cur[2]);
+  static const int order[3] = {1, 0, 2}; /* KC first: it sizes the L1 panels */
+  static const char *names[3] = {"MC", "KC", "NC"};
+  int tries = 0, measured = 0;
+  for (int o = 0; o < 3 && !tn_should_stop(); o++) {
+    int f = order[o];
+    size_t base = cur[f];
+    for (int k = 0; k < 2 && !tn_should_stop(); k++, tries++) {
+      size_t cand[3] = {cur[0], cur[1], cur[2]};
+      cand[f] = k == 0 ? base / 2 : base * 2;
+      live->gemm_mc = cand[0], live->gemm_kc = cand[1], live->gemm_nc = cand[2];
+      /* the engine clamps and rounds: time what it will really use */
+      gk_gemm_blocking eff = gk_gemm_blocking_for(im->mr, im->nr);
+      size_t effv[3] = {eff.mc, eff.kc, eff.nc};
+      if (effv[f] == cur[f]) continue;
+      tn_progress(tries / 6.0, "%s=%zu", names[f], effv[f]);
+      double q = ratio(cases, 2, cur, effv, cfg);
+      if (q <= 0) break;
+      measured++;
+      if (q < 0.97) cur[0] = effv[0], cur[1] = effv[1], cur[2] = effv[2];
+    }
+  }
+  live->gemm_mc = cur[0], live->gemm_kc = cur[1], live->gemm_nc = cur[2];
+  if (measured) {
+    r->t.gemm_mc = cur[0], r->t.gemm_kc = cur[1], r->t.gemm_nc = cur[2];
+    if (cur[0] == def.mc && cur[1] == def.kc && cur[2] == def.nc)
+      tn_note(r, "blocking: the cache-derived defaults MC=%zu KC=%zu NC=%zu held", cur[0], cur[1], cur[2]);
+  } else {
+    tn_note(r, "blocking: not measured (time limit)");
+    live->gemm_mc = live->gemm_kc = live->gemm_nc = 0;
+  }
+  for (int i = 0; i < 2; i++) free(cases[i].X), free(cases[i].Y), free((void *)cases[i].W.p);
+}

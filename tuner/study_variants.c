@@ -1,0 +1,210 @@
+/* The variant study: per op, every variant this host can run is checked
+ * against the scalar variant's output and timed on each shape class; the
+ * one with the lowest total time relative to the best per class wins. And
+ * the thread study: per op, the work size from which the configured thread
+ * count beats one thread. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "adapters.h"
+#include "progress.h"
+
+typedef struct timed_call {
+  const tn_adapter *ad;
+  tn_case *c;
+  const gk_variant *v;
+  int threads;
+} timed_call;
+
+static void call(void *p) {
+  timed_call *t = p;
+  t->ad->run(t->c, t->v, t->threads);
+}
+
+/* The candidate's output against the scalar variant's (ref, bytes). */
+static int agrees(const tn_adapter *ad, const tn_case *c, const void *ref, size_t bytes) {
+  size_t got_bytes;
+  const void *got = ad->output(c, &got_bytes);
+  if (got_bytes != bytes) return 0;
+  if (ad->agrees) return ad->agrees(c, ref);
+  double tol = ad->tolerance(c);
+  if (tol < 0) return memcmp(got, ref, bytes) == 0;
+  return tn_rel_error(got, ref, bytes / sizeof(float)) <= tol;
+}
+
+static const gk_variant *scalar_of(gk_op op) {
+  const gk_registry *reg = gk_registry_get();
+  for (size_t i = 0; i < reg->count; i++)
+    if (reg->v[i]->op == op && reg->v[i]->isa == GK_ISA_SCALAR) return reg->v[i];
+  return NULL;
+}
+
+static int n_variant_ops(const tn_config *cfg) {
+  int n = 0;
+  for (int op = 0; op < GK_OP_COUNT; op++) n += cfg->op_selected[op] && tn_adapter_for(op);
+  return n;
+}
+
+void tn_study_variants(const tn_config *cfg, tn_results *r) {
+  const gk_registry *reg = gk_registry_get();
+  int done_ops = 0, total_ops = n_variant_ops(cfg);
+  for (int op = 0; op < GK_OP_COUNT && !tn_should_stop(); op++) {
+    if (!cfg->op_selected[op]) continue;
+    const tn_adapter *ad = tn_adapter_for((gk_op)op);
+    if (!ad) {
+      tn_note(r, "variants: no tuner adapter for op '%s'; it keeps the registry's priority",
+              gk_op_to_name(op));
+      continue;
+    }
+    const gk_variant *ref = scalar_of((gk_op)op);
+    const gk_variant *cand[GK_REGISTRY_MAX];
+    size_t nc = 0;
+    for (size_t i = 0; i < reg->count; i++)
+      if ((int)reg->v[i]->op == op && gk_variant_usable(reg->v[i])) cand[nc++] = reg->v[i];
+    /* likely winners first (highest priority), so the others can be cut
+     * short once they are clearly slower */
+    for (size_t i = 1; i < nc; i++)
+      for (size_t j = i; j > 0 && cand[j - 1]->priority < cand[j]->priority; j--) {
+        const gk_variant *x = cand[j];
+        cand[j] = cand[j - 1], cand[j - 1] = x;
+      }
+    double score[GK_REGISTRY_MAX] = {0};
+    int valid[GK_REGISTRY_MAX];
+    for (size_t k = 0; k < nc; k++) valid[k] = 1;
+    int classes = 0, cut = 0; /* fully measured; stopped early */
+    double ref_s_per_work = 0;  /* the scalar reference's speed so far */
+    for (int cls = 0;; cls++) {
+      if (tn_should_stop()) {
+        cut = 1;
+        break;
+      }
+      tn_case *c = ad->setup_class(cls);
+      if (!c) break;
+      /* a larger class whose reference alone would overrun the deadline
+       * is not started (calls cannot be interrupted) */
+      if (ref_s_per_work * ad->work(c) > tn_time_left()) {
+        ad->destroy(c);
+        cut = 1;
+        break;
+      }
+      char shape[48];
+      ad->describe(c, shape, sizeof shape);
+      size_t n_out = 0;
+      void *want = NULL;
+      double t_ref = tn_now();
+      if (ref && ad->run(c, ref, cfg->threads) == GK_OK) {
+        ref_s_per_work = (tn_now() - t_ref) / ad->work(c);
+        const void *o = ad->output(c, &n_out);
+        want = malloc(n_out ? n_out : 1);
+        if (want) memcpy(want, o, n_out);
+      }
+      double t[GK_REGISTRY_MAX], best = 0;
+      for (size_t k = 0; k < nc; k++) {
+        tn_progress(((double)done_ops + (cls + (double)k / (double)nc) / 3) / total_ops,
+                    "%s %s", shape, cand[k]->name);
+        tn_variant_row *row = r->n_rows < TN_MAX_ROWS ? &r->rows[r->n_rows++] : NULL;
+        t[k] = 0;
+        if (row) *row = (tn_variant_row){(gk_op)op, cand[k]->name, "", {0, 0, 0, 0}, "ok"};
+        if (row) snprintf(row->shape, sizeof row->shape, "%s", shape);
+        /* checked against the scalar output before it may be timed */
+        if (!want || ad->run(c, cand[k], cfg->threads) != GK_OK || !agrees(ad, c, want, n_out)) {
+          valid[k] = 0;
+          if (row) row->status = "wrong result";
+          continue;
+        }
+        timed_call tc = {ad, c, cand[k], cfg->threads};
+        /* one call three times slower than the best so far: it has lost */
+        tn_time tm = tn_measure_cut(call, &tc, &cfg->timing, 3 * best);
+        if (row) row->t = tm, row->status = tm.ns <= 0 ? "no time" : tm.samples == 1 ? "lost (one call)" : "ok";
+        t[k] = tm.ns;
+        if (tm.ns > 0 && (best == 0 || tm.ns < best)) best = tm.ns;
+      }
+      /* a class counts only when every valid candidate got a time */
+      int complete = 1;
+      for (size_t k = 0; k < nc; k++) complete &= !valid[k] || t[k] > 0;
+      if (complete) {
+        classes++;
+        for (size_t k = 0; k < nc; k++)
+          if (valid[k]) score[k] += t[k] / best;
+      }
+      free(want);
+      ad->destroy(c);
+    }
+    size_t win = nc;
+    for (size_t k = 0; k < nc; k++)
+      if (valid[k] && (win == nc || score[k] < score[win])) win = k;
+    if (classes && win < nc)
+      snprintf(r->t.variant[op], sizeof r->t.variant[op], "%s", cand[win]->name);
+    else
+      tn_note(r, "variants: %s not decided (time limit)", gk_op_to_name(op));
+    if (classes && cut)
+      tn_note(r, "variants: %s decided on %d shape class(es) before the time limit",
+              gk_op_to_name(op), classes);
+    done_ops++;
+  }
+}
+
+/* Threshold: the geometric middle between the last size where one thread
+ * was at least as fast and the first where the team won by 10%. */
+void tn_study_threads(const tn_config *cfg, tn_results *r) {
+  if (cfg->threads <= 1) {
+    tn_note(r, "threads: tuning with one thread; single-thread thresholds not measured");
+    return;
+  }
+  int total = n_variant_ops(cfg), done = 0;
+  for (int op = 0; op < GK_OP_COUNT && !tn_should_stop(); op++) {
+    const tn_adapter *ad = tn_adapter_for((gk_op)op);
+    if (!cfg->op_selected[op] || !ad || !ad->setup_size) continue;
+    const gk_variant *v = tn_variant_for(r, (gk_op)op);
+    double last_single = 0, threshold = 0, first_win = 0, single_s_per_work = 0;
+    int sizes = 0;
+    for (int i = 0; !tn_should_stop(); i++) {
+      tn_case *c = ad->setup_size(i);
+      if (!c) break;
+      /* the next size costs about its work at the last size's speed; a
+       * measurement is at least a few calls of each kind */
+      if (single_s_per_work * ad->work(c) * 6 > tn_time_left()) {
+        ad->destroy(c);
+        break;
+      }
+      sizes++;
+      char shape[48];
+      ad->describe(c, shape, sizeof shape);
+      tn_progress(((double)done + i / 10.0) / total, "%s %s", gk_op_to_name(op), shape);
+      timed_call one = {ad, c, v, 1}, team = {ad, c, v, cfg->threads};
+      tn_time t1 = tn_measure(call, &one, &cfg->timing);
+      tn_time tn = tn_measure(call, &team, &cfg->timing);
+      double w = ad->work(c);
+      ad->destroy(c);
+      if (t1.ns <= 0 || tn.ns <= 0) break;
+      single_s_per_work = 1e-9 * t1.ns / w;
+      /* the team must win at two sizes in a row: one win can be noise */
+      if (tn.ns < 0.9 * t1.ns) {
+        if (first_win > 0) {
+          threshold = last_single > 0 ? sqrt(last_single * first_win) : first_win / 2;
+          break;
+        }
+        first_win = w;
+        continue;
+      }
+      first_win = 0;
+      last_single = w;
+    }
+    if (threshold > 0) r->t.single_thread_below[op] = floor(threshold);
+    else if (last_single > 0 && !tn_should_stop())
+      r->t.single_thread_below[op] = 2 * last_single; /* the team never won */
+    else if (sizes)
+      tn_note(r, "threads: %s threshold not decided (time limit)", gk_op_to_name(op));
+    /* later studies run the ops as the library will with this profile */
+    if (r->t.single_thread_below[op] > 0)
+      gk_tuning_for_tuner()->single_thread_below[op] = r->t.single_thread_below[op];
+    done++;
+  }
+}
+
+const gk_variant *tn_variant_for(const tn_results *r, gk_op op) {
+  const gk_variant *v = r->t.variant[op][0] ? gk_registry_find(op, r->t.variant[op]) : NULL;
+  return v && gk_variant_usable(v) ? v : gk_dispatch(op);
+}

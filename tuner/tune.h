@@ -1,0 +1,99 @@
+/* greenkern-tune's shared state: the configuration from the command line,
+ * and the results the studies fill and the report prints. */
+#ifndef TN_TUNE_H
+#define TN_TUNE_H
+
+#include <stddef.h>
+
+#include "kernels/internal.h"
+#include "kernels/profile.h"
+#include "measure.h"
+
+typedef enum tn_effort { TN_QUICK = 0, TN_DEFAULT = 1, TN_THOROUGH = 2 } tn_effort;
+
+/* The studies, in the order they run; --ops selects among them (and among
+ * the registry's ops for the variant and thread studies). */
+enum {
+  TN_STUDY_VARIANTS = 1 << 0, /* fastest variant per op */
+  TN_STUDY_THREADS = 1 << 1,  /* single-thread threshold per op */
+  TN_STUDY_BLOCKING = 1 << 2, /* GEMM cache blocks */
+  TN_STUDY_RANK = 1 << 3,     /* rank crossover r*(M, K, N) */
+  TN_STUDY_SEQ = 1 << 4,      /* Hamming quadratic/linear, attention comparisons */
+  TN_STUDY_ALL = (1 << 5) - 1
+};
+
+typedef struct tn_config {
+  tn_effort effort;
+  double time_limit;  /* seconds for the whole tune */
+  int threads;        /* threads the measured ops use */
+  unsigned studies;   /* TN_STUDY_* */
+  int op_selected[GK_OP_COUNT]; /* ops the variant/thread studies visit */
+  tn_timing_cfg timing;
+} tn_config;
+
+/* A timed line of a curve for the plots (time vs rank, vs sequence length). */
+#define TN_MAX_POINTS 48
+typedef struct tn_series {
+  char title[48];  /* legend */
+  char group[48];  /* plot it belongs to, e.g. "rank_128_768_768" */
+  size_t n;
+  double x[TN_MAX_POINTS], ns[TN_MAX_POINTS];
+} tn_series;
+
+#define TN_MAX_ROWS 256
+#define TN_MAX_SERIES 48
+#define TN_MAX_NOTES 32
+
+/* One timed candidate of the variant study. */
+typedef struct tn_variant_row {
+  gk_op op;
+  const char *name;
+  char shape[48];
+  tn_time t;
+  const char *status; /* "ok", "wrong result", "no time" */
+} tn_variant_row;
+
+/* Time per call against the number of keys, for the sequence plots and
+ * the informational crossovers (0: not measured). */
+#define TN_SEQ_MAX 16
+typedef struct tn_seq_curves {
+  size_t count;
+  double n[TN_SEQ_MAX];
+  double full[TN_SEQ_MAX], linformer[3][TN_SEQ_MAX];
+  double ham_quad[TN_SEQ_MAX], ham_lin[TN_SEQ_MAX], ham_total[TN_SEQ_MAX];
+} tn_seq_curves;
+
+typedef struct tn_results {
+  gk_tuning t;        /* what the profile holds (merged with the old one) */
+  size_t n_rows;
+  tn_variant_row rows[TN_MAX_ROWS];
+  size_t n_series;
+  tn_series series[TN_MAX_SERIES];
+  tn_seq_curves seq;
+  size_t n_notes;
+  char notes[TN_MAX_NOTES][160]; /* what was skipped or cut short, and why */
+  double elapsed;
+} tn_results;
+
+void tn_note(tn_results *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+tn_series *tn_series_new(tn_results *r, const char *group, const char *title);
+void tn_series_add(tn_series *s, double x, double ns);
+
+/* The studies. Each stops at the deadline with what it has measured. */
+void tn_study_variants(const tn_config *cfg, tn_results *r);
+void tn_study_threads(const tn_config *cfg, tn_results *r);
+void tn_study_blocking(const tn_config *cfg, tn_results *r);
+void tn_study_rank(const tn_config *cfg, tn_results *r);
+void tn_study_seq(const tn_config *cfg, tn_results *r);
+
+/* The variant of op the studies use: the tuned one, else the dispatcher's. */
+const gk_variant *tn_variant_for(const tn_results *r, gk_op op);
+
+/* Relative error of got against ref over n floats (max |got-ref| over
+ * max |ref|, floored at 1e-30). */
+double tn_rel_error(const float *got, const float *ref, size_t n);
+/* Deterministic pseudo-random fill in [-1, 1). */
+void tn_fill(float *p, size_t n, unsigned seed);
+float *tn_alloc(size_t floats); /* aligned, zeroed; exits on failure */
+
+#endif
