@@ -31,13 +31,16 @@ struct Operands {
   Buffer X, U, V, Y, T;
   float *pu = nullptr, *pv = nullptr;
   gk_packed_b u{}, v{};
-  Operands(const Shape &s, unsigned nr)
+  Operands(const Shape &s, const gk_gemm_impl *im)
       : X(s.M * s.K), U(s.K * s.r, 2), V(s.r * s.N, 3), Y(s.M * s.N), T(s.M * s.r) {
-    if (!nr) return;
-    pu = static_cast<float *>(gk_aligned_alloc(gk_packed_floats(s.K, s.r, nr) * 4));
-    pv = static_cast<float *>(gk_aligned_alloc(gk_packed_floats(s.r, s.N, nr) * 4));
-    u = {pu, s.K, s.r, nr};
-    v = {pv, s.r, s.N, nr};
+    if (!im) return;
+    unsigned unr = im->u_nr(s.r);
+    pu = static_cast<float *>(gk_aligned_alloc(gk_packed_floats(s.K, s.r, unr) * 4));
+    pv = static_cast<float *>(gk_aligned_alloc(gk_packed_floats(s.r, s.N, im->nr) * 4));
+    im->pack_nr(U.data(), s.r, GK_WEIGHT_KN, s.K, s.r, unr, pu);
+    im->pack(V.data(), s.N, GK_WEIGHT_KN, s.r, s.N, pv);
+    u = {pu, s.K, s.r, unr};
+    v = {pv, s.r, s.N, im->nr};
   }
   ~Operands() {
     gk_aligned_free(pu);
@@ -48,9 +51,7 @@ struct Operands {
 void lowrank_variant(benchmark::State &st, const gk_variant *v, Shape s, int t) {
   if (!usable_or_skip(st, v)) return;
   const gk_gemm_impl *im = static_cast<const gk_gemm_impl *>(v->impl);
-  Operands o(s, im->nr);
-  im->pack(o.U.data(), s.r, GK_WEIGHT_KN, s.K, s.r, o.pu);
-  im->pack(o.V.data(), s.N, GK_WEIGHT_KN, s.r, s.N, o.pv);
+  Operands o(s, im);
   for (auto _ : st)
     im->lowrank_packed(s.M, o.X.data(), s.K, &o.u, &o.v, nullptr, GK_ACT_NONE, o.Y.data(), s.N,
                        t, nullptr);
@@ -59,7 +60,7 @@ void lowrank_variant(benchmark::State &st, const gk_variant *v, Shape s, int t) 
 
 // The public entry packs both factors on every call.
 void lowrank_public(benchmark::State &st, Shape s, int t) {
-  Operands o(s, 0);
+  Operands o(s, nullptr);
   gk_lowrank_args a = {s.M, s.N, s.K, s.r, o.X.data(), s.K, o.U.data(), s.r, GK_WEIGHT_KN,
                        o.V.data(), s.N, GK_WEIGHT_KN, nullptr, GK_ACT_NONE, o.Y.data(), s.N, t};
   for (auto _ : st) gk_lowrank_run(gk_dispatch(GK_OP_LOWRANK), &a);
@@ -80,7 +81,7 @@ void dense_packed(benchmark::State &st, Shape s, int t) {
 }
 
 void peer_two_call(benchmark::State &st, const Peer &p, Shape s, int t) {
-  Operands o(s, 0);
+  Operands o(s, nullptr);
   p.set_threads(t);
   for (auto _ : st) {
     p.sgemm(s.M, s.r, s.K, o.X.data(), s.K, o.U.data(), s.r, false, o.T.data(), s.r);

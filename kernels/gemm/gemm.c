@@ -57,13 +57,14 @@ gk_status gk_lowrank_run(const gk_variant *v, const gk_lowrank_args *a) {
   if (s) return s;
   if (!v || v->op != GK_OP_LOWRANK) return GK_ERR_INVALID_ARG;
   const gk_gemm_impl *im = v->impl;
-  size_t nu = gk_packed_floats(a->K, a->r, im->nr), nv = gk_packed_floats(a->r, a->N, im->nr);
+  size_t unr = im->u_nr(a->r);
+  size_t nu = gk_packed_floats(a->K, a->r, unr), nv = gk_packed_floats(a->r, a->N, im->nr);
   float *pu = gk_gemm_scratch(1, nu + nv);
   if (!pu) return GK_ERR_NO_MEMORY;
   float *pv = pu + nu;
-  im->pack(a->U, a->ldu, a->u_layout, a->K, a->r, pu);
+  im->pack_nr(a->U, a->ldu, a->u_layout, a->K, a->r, unr, pu);
   im->pack(a->V, a->ldv, a->v_layout, a->r, a->N, pv);
-  gk_packed_b U = {pu, a->K, a->r, im->nr}, V = {pv, a->r, a->N, im->nr};
+  gk_packed_b U = {pu, a->K, a->r, unr}, V = {pv, a->r, a->N, im->nr};
   im->lowrank_packed(a->M, a->X, a->ldx, &U, &V, a->bias, a->act, a->Y, a->ldy, a->threads,
                      NULL);
   return GK_OK;
@@ -130,15 +131,19 @@ static size_t clamp_round(size_t v, size_t lo, size_t hi, size_t mult) {
   return v ? v : mult;
 }
 
-/* Goto's rules for this engine's loop order (see gemm_engine.c): a B
- * micro-panel (kc x nr) takes half of L1, the A block (mc x kc) half of
+/* Blocking for this engine's loop order (see gemm_engine.c). Measured on
+ * a Xeon (48 KiB L1d, 2 MiB L2): long K blocks win over Goto's L1-sized
+ * ones (kc = 192 for nr = 32): each K block costs a load and store of the
+ * C tile and a call per tile, and with the next B micro-panel prefetched
+ * the A and B streams are served from L2 at full rate. So a B micro-panel
+ * (kc x nr) takes 1/16 of L2 (kc <= 768), the A block (mc x kc) half of
  * L2, the B block (kc x nc) a quarter of L3 (shared by the cores). */
 gk_gemm_blocking gk_gemm_blocking_for(unsigned mr, unsigned nr) {
   const gk_ctx *c = gk_ctx_get();
-  size_t l1 = c->topo.l1d ? c->topo.l1d : 32768, l2 = c->topo.l2 ? c->topo.l2 : 262144;
+  size_t l2 = c->topo.l2 ? c->topo.l2 : 262144;
   size_t l3 = c->topo.l3 > l2 ? c->topo.l3 : 4 * l2;
   gk_gemm_blocking b;
-  b.kc = clamp_round(l1 / 2 / (sizeof(float) * nr), 64, 1024, 8);
+  b.kc = clamp_round(l2 / 16 / (sizeof(float) * nr), 64, 768, 8);
   b.mc = clamp_round(l2 / 2 / (sizeof(float) * b.kc), mr, 4096, mr);
   b.nc = clamp_round(l3 / 4 / (sizeof(float) * b.kc), nr, 8192, nr);
   if (c->tuning.gemm_kc) b.kc = clamp_round(c->tuning.gemm_kc, 8, 4096, 8);

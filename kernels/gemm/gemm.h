@@ -78,6 +78,12 @@ typedef struct gk_gemm_impl {
   /* Scratch floats per thread the two packed entries need for this shape
    * (r = 0: dense). */
   size_t (*ws_floats)(size_t M, size_t N, size_t K, size_t r);
+  /* Panel width the rank-r path wants U (K x r) packed with: nr, or a
+   * narrower tile's for small r. V is packed with nr (pack). */
+  unsigned (*u_nr)(size_t r);
+  /* pack with an explicit panel width (for U: u_nr(r)). */
+  void (*pack_nr)(const float *W, size_t ldw, gk_weight_layout layout, size_t K, size_t N,
+                  size_t nr, float *dst);
 } gk_gemm_impl;
 
 /* Validates a (shapes, strides, NULLs, overflow); GK_OK or the error. */

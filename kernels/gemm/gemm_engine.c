@@ -40,10 +40,12 @@ typedef struct epi {
   const float *bias; /* bias of the tile's first column, or NULL */
   int accumulate;    /* add to C (not the first K block) */
   int last;          /* last K block: add bias */
+  const float *pf;   /* one cache line per k step to prefetch, or NULL */
 } epi;
 
-typedef void (*ukr_fn)(size_t m, size_t kc, const float *a, const float *b, size_t ldb,
-                       float *c, size_t ldc, size_t n, const epi *e);
+/* a: packed A micro-panel (lda = 0) or row-major A rows (stride lda). */
+typedef void (*ukr_fn)(size_t m, size_t kc, const float *a, size_t lda, const float *b,
+                       size_t ldb, float *c, size_t ldc, size_t n, const epi *e);
 
 typedef struct tile {
   size_t mr, nr;
@@ -80,11 +82,13 @@ GK_SIMD_INLINE gk_vf fma_bcast(const float *a, gk_vf b, gk_vf acc) {
 }
 #endif
 
-/* C[0..m)[0..n) (+)= A·B over kc; A: panel with row stride MR per k,
+/* C[0..m)[0..n) (+)= A·B over kc; A: packed panel (lda = 0: element
+ * (i, k) at a[k·MR + i]) or rows of A read in place (a[i·lda + k]),
  * B: NV vectors per k at stride ldb. m, MR, NV are compile-time constants
  * in every instantiation, so acc[][] lives in registers. */
 GK_SIMD_INLINE void ukr_body(const size_t m, const size_t MR, const size_t NV, size_t kc,
-                             const float *__restrict a, const float *__restrict b, size_t ldb,
+                             const float *__restrict a, const size_t lda,
+                             const float *__restrict b, size_t ldb,
                              float *__restrict c, size_t ldc, size_t n, const epi *e) {
   gk_vf acc[MAX_MR][MAX_NV];
 #pragma GCC unroll 28
@@ -94,22 +98,25 @@ GK_SIMD_INLINE void ukr_body(const size_t m, const size_t MR, const size_t NV, s
 #pragma GCC unroll 4
     for (size_t v = 0; v < NV; v++) acc[i][v] = vf_zero();
   }
+  const float *pf = e->pf;
 #pragma GCC unroll 2
   for (size_t k = 0; k < kc; k++) {
     gk_vf bv[MAX_NV];
+    if (pf) __builtin_prefetch(pf + k * 16);
 #pragma GCC unroll 4
     for (size_t v = 0; v < NV; v++) bv[v] = vf_loadu(b + v * L);
 #pragma GCC unroll 28
     for (size_t i = 0; i < m; i++) {
+      const float *ai_p = lda ? a + i * lda : a + i;
       if (NV == 1) {
-        acc[i][0] = fma_bcast(a + i, bv[0], acc[i][0]);
+        acc[i][0] = fma_bcast(ai_p, bv[0], acc[i][0]);
       } else {
-        gk_vf ai = vf_set1(a[i]);
+        gk_vf ai = vf_set1(*ai_p);
 #pragma GCC unroll 4
         for (size_t v = 0; v < NV; v++) acc[i][v] = vf_fma(ai, bv[v], acc[i][v]);
       }
     }
-    a += MR;
+    a += lda ? 1 : MR;
     b += ldb;
   }
   const int accumulate = e->accumulate;
@@ -133,13 +140,17 @@ GK_SIMD_INLINE void ukr_body(const size_t m, const size_t MR, const size_t NV, s
 }
 
 /* A tile shape's micro-kernel: one instantiation per row count m <= MR. */
-#define UKR_CASE(mm, MR_, NV_)                                                        \
-  case mm:                                                                            \
-    if (mm <= MR_) ukr_body(mm <= MR_ ? mm : 1, MR_, NV_, kc, a, b, ldb, c, ldc, n, e); \
+#define UKR_CASE(mm, MR_, NV_)                                                               \
+  case mm:                                                                                   \
+    if (mm <= MR_) {                                                                         \
+      if (lda) ukr_body(mm <= MR_ ? mm : 1, MR_, NV_, kc, a, lda, b, ldb, c, ldc, n, e);     \
+      else ukr_body(mm <= MR_ ? mm : 1, MR_, NV_, kc, a, 0, b, ldb, c, ldc, n, e);           \
+    }                                                                                        \
     break;
 #define DEFINE_UKR(MR_, NR_)                                                                   \
-  static void ukr_##MR_##x##NR_(size_t m, size_t kc, const float *a, const float *b,          \
-                                size_t ldb, float *c, size_t ldc, size_t n, const epi *e) {    \
+  static void ukr_##MR_##x##NR_(size_t m, size_t kc, const float *a, size_t lda,              \
+                                const float *b, size_t ldb, float *c, size_t ldc, size_t n,    \
+                                const epi *e) {                                                \
     switch (m) {                                                                               \
       UKR_CASE(1, MR_, NR_ / L) UKR_CASE(2, MR_, NR_ / L) UKR_CASE(3, MR_, NR_ / L) UKR_CASE(4, MR_, NR_ / L)  \
       UKR_CASE(5, MR_, NR_ / L) UKR_CASE(6, MR_, NR_ / L) UKR_CASE(7, MR_, NR_ / L) UKR_CASE(8, MR_, NR_ / L)  \
@@ -300,6 +311,54 @@ static void gemv_cols(size_t K, const float *x, const float *b, size_t ldb, size
   }
 }
 
+/* y = x·B on packed panels (zero-padded, full loads), one panel at a
+ * time with four K chains per vector to hide FMA latency. (Several panels
+ * at once would be K·nr·4 bytes apart, a multiple of 4 KiB for usual K:
+ * every stream in the same L1 set.) */
+GK_SIMD_INLINE void gemv_panel_body(const size_t NV, size_t K, const float *__restrict x,
+                                    const float *__restrict b, size_t n,
+                                    float *__restrict y) {
+  gk_vf acc[4][MAX_NV];
+#pragma GCC unroll 4
+  for (size_t u = 0; u < 4; u++)
+#pragma GCC unroll 4
+    for (size_t v = 0; v < NV; v++) acc[u][v] = vf_zero();
+  size_t k = 0;
+  for (; k + 4 <= K; k += 4)
+#pragma GCC unroll 4
+    for (size_t u = 0; u < 4; u++) {
+      gk_vf xk = vf_set1(x[k + u]);
+#pragma GCC unroll 4
+      for (size_t v = 0; v < NV; v++)
+        acc[u][v] = vf_fma(xk, vf_load(b + (k + u) * NV * L + v * L), acc[u][v]);
+    }
+  for (; k < K; k++) {
+    gk_vf xk = vf_set1(x[k]);
+#pragma GCC unroll 4
+    for (size_t v = 0; v < NV; v++)
+      acc[0][v] = vf_fma(xk, vf_load(b + k * NV * L + v * L), acc[0][v]);
+  }
+#pragma GCC unroll 4
+  for (size_t v = 0; v < NV; v++) {
+    gk_vf s = vf_add(vf_add(acc[0][v], acc[1][v]), vf_add(acc[2][v], acc[3][v]));
+    size_t j = v * L;
+    if (j + L <= n) vf_storeu(y + j, s);
+    else if (j < n) vf_storeu_n(y + j, s, n - j);
+  }
+}
+
+static void gemv_packed(size_t NR, size_t K, const float *x, const float *b, size_t N,
+                        float *y) {
+  for (size_t j = 0; j < N; j += NR, b += K * NR) {
+    switch (NR / L) {
+      case 1: gemv_panel_body(1, K, x, b, N - j, y + j); break;
+      case 2: gemv_panel_body(2, K, x, b, N - j, y + j); break;
+      case 3: gemv_panel_body(3, K, x, b, N - j, y + j); break;
+      default: gemv_panel_body(4, K, x, b, N - j, y + j); break;
+    }
+  }
+}
+
 /* y[j] = x·W[j, :] for NK weights: four rows of W at a time. */
 static void gemv_nk(size_t N, size_t K, const float *__restrict x, const float *__restrict W,
                     size_t ldw, float *__restrict y) {
@@ -358,6 +417,8 @@ static bsrc bsrc_cols(const bsrc *b, size_t j0, size_t nr) {
 /* Raw KN weights are used in place (no packing) for short M: packing a
  * K x N block costs about as much as ~16 rows of the product. */
 #define DIRECT_MAX_M 64
+#define DIRECT_KC 192
+#define DIRECT_A_MAX_N 64
 
 /* ------------------------------------------------------------- driver */
 
@@ -369,23 +430,29 @@ static size_t core_ws_floats(const tile *t, const gk_gemm_blocking *bl) {
 
 /* mc x nc of C from a packed A block and B micro-panels: each B
  * micro-panel (kc x nr) stays in L1 while the A micro-panels (mr x kc,
- * the smaller stream per k) come from the L2-resident A block. */
+ * the smaller stream per k) come from the L2-resident A block. The first
+ * tiles of each column panel prefetch the next B micro-panel (from L3 or
+ * memory: plans' packed weights rarely fit L2), one line per k step. */
 static void macro_kernel(const tile *t, size_t mc, size_t nc, size_t kc, const float *ap,
-                         const float *bp, size_t pstride, size_t ldb, const float *edge,
-                         float *C, size_t ldc, const float *bias, gk_activation act,
-                         int accumulate, int last) {
+                         size_t lda, const float *bp, size_t pstride, size_t ldb,
+                         const float *edge, float *C, size_t ldc, const float *bias,
+                         gk_activation act, int accumulate, int last) {
   const size_t MR = t->mr, NR = t->nr;
+  const size_t lines = ldb == NR ? kc * NR / 16 : 0; /* packed B only */
   for (size_t jr = 0, q = 0; jr < nc; jr += NR, q++) {
     size_t n = nc - jr < NR ? nc - jr : NR;
     const float *b = bp + q * pstride;
     size_t lb = ldb;
     if (edge && n < NR) b = edge, lb = NR;
-    epi e = {bias ? bias + jr : NULL, accumulate, last};
+    const float *next = jr + NR < nc ? bp + (q + 1) * pstride : NULL;
     const float *a = ap;
-    for (size_t ir = 0; ir < mc; ir += MR, a += kc * MR) {
+    for (size_t ir = 0; ir < mc; ir += MR, a += lda ? MR * lda : kc * MR) {
       size_t m = mc - ir < MR ? mc - ir : MR;
       float *c = C + ir * ldc + jr;
-      t->ukr(m, kc, a, b, lb, c, ldc, n, &e);
+      size_t done = ir / MR * kc;
+      epi e = {bias ? bias + jr : NULL, accumulate, last,
+               next && done < lines ? next + done * 16 : NULL};
+      t->ukr(m, kc, a, lda, b, lb, c, ldc, n, &e);
       if (last && act != GK_ACT_NONE)
         for (size_t i = 0; i < m; i++) GK_FN(gk_epilogue_row)(c + i * ldc, NULL, n, act);
     }
@@ -399,13 +466,7 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
   const size_t MR = t->mr, NR = t->nr;
   if (M == 1) {
     if (B->kind == B_PACKED) {
-      for (size_t jr = 0, q = 0; jr < N; jr += NR, q++)
-        for (size_t j = 0; j < NR && jr + j < N; j += 4 * L) {
-          size_t w = N - jr - j;
-          if (w > NR - j) w = NR - j;
-          if (w > 4 * L) w = 4 * L;
-          gemv_cols(K, A, B->p + q * B->ktot * NR + j, NR, w, C + jr + j);
-        }
+      gemv_packed(NR, K, A, B->p, N, C);
     } else if (B->layout == GK_WEIGHT_KN) {
       for (size_t j = 0; j < N; j += 4 * L)
         gemv_cols(K, A, B->p + j, B->ld, N - j < 4 * L ? N - j : 4 * L, C + j);
@@ -416,6 +477,10 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
     return;
   }
   const int direct = B->kind == B_RAW_DIRECT;
+  /* A read in place when its packing would not pay: few columns of C to
+   * amortise it over (rank-r's X·U), unless rows 4 KiB apart would all
+   * map to the same L1 sets. */
+  const int direct_a = N <= DIRECT_A_MAX_N && lda % 1024 != 0;
   float *wa = ws, *wb = wa + round_up(bl->mc, MR) * bl->kc, *we = wb + bl->kc * bl->nc;
   for (size_t jc = 0; jc < N; jc += bl->nc) {
     size_t nc = N - jc < bl->nc ? N - jc : bl->nc;
@@ -439,9 +504,10 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
       int accumulate = pc > 0, last = pc + kc == K;
       for (size_t ic = 0; ic < M; ic += bl->mc) {
         size_t mc = M - ic < bl->mc ? M - ic : bl->mc;
-        pack_a(A + ic * lda + pc, lda, mc, kc, MR, wa);
-        macro_kernel(t, mc, nc, kc, wa, bp, pstride, ldb, edge, C + ic * ldc + jc, ldc,
-                     bias ? bias + jc : NULL, act, accumulate, last);
+        const float *ap = A + ic * lda + pc;
+        if (!direct_a) pack_a(ap, lda, mc, kc, MR, wa), ap = wa;
+        macro_kernel(t, mc, nc, kc, ap, direct_a ? lda : 0, bp, pstride, ldb, edge,
+                     C + ic * ldc + jc, ldc, bias ? bias + jc : NULL, act, accumulate, last);
       }
     }
   }
@@ -481,7 +547,12 @@ static void dense(const tile *t, size_t M, size_t N, size_t K, const float *X, s
   int nt = threads ? threads : gk_threads_for(GK_OP_GEMM, 2.0 * (double)M * (double)N * (double)K);
   if (M == 1) nt = 1;
   bsrc b = *B;
-  if (b.kind != B_PACKED && b.layout == GK_WEIGHT_KN && M <= DIRECT_MAX_M) b.kind = B_RAW_DIRECT;
+  if (b.kind != B_PACKED && b.layout == GK_WEIGHT_KN && M <= DIRECT_MAX_M) {
+    /* B rows read in place: a micro-panel spans kc rows of W, one page
+     * each for BERT-sized rows, so keep kc within the L1 TLB's reach */
+    b.kind = B_RAW_DIRECT;
+    if (bl.kc > DIRECT_KC) bl.kc = DIRECT_KC;
+  }
   if (nt <= 1) {
     core(t, &bl, M, N, K, X, ldx, &b, Y, ldy, bias, act, gk_gemm_ws_get(ws, 0, wsf));
     return;
@@ -511,12 +582,17 @@ static void dense(const tile *t, size_t M, size_t N, size_t K, const float *X, s
 
 /* Fused rank-r, rows split across threads: per block of mc rows,
  * T = X_blk·U (mc x r, L2) then Y_blk = act(T·V + bias). */
-static void lowrank(const tile *t, size_t M, const float *X, size_t ldx, const gk_packed_b *U,
-                    const gk_packed_b *V, const float *bias, gk_activation act, float *Y,
-                    size_t ldy, int threads, const gk_gemm_ws *ws) {
+static void lowrank(const tile *t, const tile *narrow, size_t M, const float *X, size_t ldx,
+                    const gk_packed_b *U, const gk_packed_b *V, const float *bias,
+                    gk_activation act, float *Y, size_t ldy, int threads, const gk_gemm_ws *ws) {
   const size_t K = U->K, r = U->N, N = V->N;
+  /* U was packed for the narrow tile when r fits it (see u_nr) */
+  const tile *tu = narrow && U->nr == narrow->nr ? narrow : t;
   gk_gemm_blocking bl = gk_gemm_blocking_for((unsigned)t->mr, (unsigned)t->nr);
-  size_t wsf = core_ws_floats(t, &bl) + round_up(bl.mc * r, 16);
+  gk_gemm_blocking blu = gk_gemm_blocking_for((unsigned)tu->mr, (unsigned)tu->nr);
+  size_t core_f = core_ws_floats(t, &bl), core_u = core_ws_floats(tu, &blu);
+  if (core_u > core_f) core_f = core_u;
+  size_t wsf = core_f + round_up(bl.mc * r, 16);
   int nt = threads ? threads
                    : gk_threads_for(GK_OP_LOWRANK, 2.0 * (double)M * (double)r * (double)(K + N));
   if ((size_t)nt > M) nt = (int)M;
@@ -532,28 +608,43 @@ static void lowrank(const tile *t, size_t M, const float *X, size_t ldx, const g
     split(M, (size_t)nt, t->mr, 0, (size_t)tid, &i0, &i1);
     float *w = gk_gemm_ws_get(ws, tid, wsf);
     if (w) {
-      float *T = w + core_ws_floats(t, &bl);
+      float *T = w + core_f;
       for (size_t ic = i0; ic < i1; ic += bl.mc) {
         size_t mc = i1 - ic < bl.mc ? i1 - ic : bl.mc;
-        core(t, &bl, mc, r, K, X + ic * ldx, ldx, &bu, T, r, NULL, GK_ACT_NONE, w);
+        core(tu, &blu, mc, r, K, X + ic * ldx, ldx, &bu, T, r, NULL, GK_ACT_NONE, w);
         core(t, &bl, mc, N, r, T, r, &bv, Y + ic * ldy, ldy, bias, act, w);
       }
     }
   }
 }
 
-static size_t ws_floats(const tile *t, size_t r) {
+static size_t ws_floats(const tile *t, const tile *narrow, size_t r) {
   gk_gemm_blocking bl = gk_gemm_blocking_for((unsigned)t->mr, (unsigned)t->nr);
-  return core_ws_floats(t, &bl) + round_up(bl.mc * r, 16);
+  size_t f = core_ws_floats(t, &bl);
+  if (narrow && r && r <= narrow->nr) {
+    gk_gemm_blocking bn = gk_gemm_blocking_for((unsigned)narrow->mr, (unsigned)narrow->nr);
+    size_t g = core_ws_floats(narrow, &bn);
+    if (g > f) f = g;
+  }
+  return f + round_up(bl.mc * r, 16);
+}
+
+/* Panel width U is packed with: the narrow tile's when r fits in it, so
+ * X·U for small ranks does not compute on zero padding. */
+static unsigned u_nr(const tile *t, const tile *narrow, size_t r) {
+  return narrow && r <= narrow->nr && narrow->nr < t->nr ? (unsigned)narrow->nr
+                                                         : (unsigned)t->nr;
 }
 
 /* ------------------------------------------------------------ variants */
 
 /* Each tile shape: its micro-kernel, the gk_gemm_impl entry points bound
  * to it, and one registry entry for dense GEMM and one for rank-r. */
+#define DEFINE_TILE(MR_, NR_) \
+  DEFINE_UKR(MR_, NR_)        \
+  static const tile tile_##MR_##x##NR_ = {MR_, NR_, ukr_##MR_##x##NR_};
+
 #define GEMM_TILE(MR_, NR_, PRIO_)                                                           \
-  DEFINE_UKR(MR_, NR_)                                                                       \
-  static const tile tile_##MR_##x##NR_ = {MR_, NR_, ukr_##MR_##x##NR_};                \
   static void run_##MR_##x##NR_(const gk_gemm_args *a) {                                     \
     bsrc b = {B_RAW_PACK, a->W, a->ldw, a->layout, 0};                                      \
     dense(&tile_##MR_##x##NR_, a->M, a->N, a->K, a->X, a->ldx, &b, a->bias, a->act, a->Y,   \
@@ -574,15 +665,16 @@ static size_t ws_floats(const tile *t, size_t r) {
                                     const gk_packed_b *U, const gk_packed_b *V,              \
                                     const float *bias, gk_activation act, float *Y,          \
                                     size_t ldy, int threads, const gk_gemm_ws *ws) {         \
-    lowrank(&tile_##MR_##x##NR_, M, X, ldx, U, V, bias, act, Y, ldy, threads, ws);          \
+    lowrank(&tile_##MR_##x##NR_, NARROW, M, X, ldx, U, V, bias, act, Y, ldy, threads, ws);  \
   }                                                                                          \
   static size_t ws_##MR_##x##NR_(size_t M, size_t N, size_t K, size_t r) {                  \
     (void)M, (void)N, (void)K;                                                               \
-    return ws_floats(&tile_##MR_##x##NR_, r);                                               \
+    return ws_floats(&tile_##MR_##x##NR_, NARROW, r);                                       \
   }                                                                                          \
+  static unsigned u_nr_##MR_##x##NR_(size_t r) { return u_nr(&tile_##MR_##x##NR_, NARROW, r); } \
   static const gk_gemm_impl impl_##MR_##x##NR_ = {                                          \
       MR_, NR_, run_##MR_##x##NR_, pack_##MR_##x##NR_, run_packed_##MR_##x##NR_,        \
-      lowrank_##MR_##x##NR_, ws_##MR_##x##NR_};                                             \
+      lowrank_##MR_##x##NR_, ws_##MR_##x##NR_, u_nr_##MR_##x##NR_, pack_full};              \
   static const gk_variant gemm_##MR_##x##NR_ = {                                            \
       GK_OP_GEMM, "f32_gemm_ukernel_" GK_STR(MR_) "x" GK_STR(NR_) GK_ISA_SUFFIX,        \
       GK_TARGET_ISA, GK_TARGET_REQUIRES, (int)GK_TARGET_ISA * 16 + PRIO_,                   \
@@ -598,7 +690,14 @@ static size_t ws_floats(const tile *t, size_t r) {
 
 /* Tile shapes per ISA: accumulators MR·NV plus NV B vectors and one
  * broadcast must fit the register file (32 zmm / 16 ymm / 32 q / scalar). */
+/* NARROW: a one-vector tile for X·U at ranks up to one vector wide. */
 #if defined(GK_TARGET_AVX512)
+DEFINE_TILE(28, 16)
+#define NARROW (&tile_28x16)
+DEFINE_TILE(14, 32)
+DEFINE_TILE(8, 48)
+DEFINE_TILE(6, 64)
+DEFINE_TILE(12, 32)
 GEMM_TILE(14, 32, 2)
 GEMM_TILE(8, 48, 1)
 GEMM_TILE(6, 64, 1)
@@ -606,14 +705,23 @@ GEMM_TILE(12, 32, 1)
 GEMM_TILE(28, 16, 0)
 #define TILES(X) X(14, 32) X(8, 48) X(6, 64) X(12, 32) X(28, 16)
 #elif defined(GK_TARGET_AVX2)
+DEFINE_TILE(12, 8)
+#define NARROW (&tile_12x8)
+DEFINE_TILE(6, 16)
+DEFINE_TILE(4, 24)
 GEMM_TILE(6, 16, 1)
 GEMM_TILE(4, 24, 0)
 #define TILES(X) X(6, 16) X(4, 24)
 #elif defined(GK_TARGET_NEON)
+DEFINE_TILE(8, 12)
+DEFINE_TILE(6, 16)
+#define NARROW NULL
 GEMM_TILE(8, 12, 1)
 GEMM_TILE(6, 16, 0)
 #define TILES(X) X(8, 12) X(6, 16)
 #else
+DEFINE_TILE(4, 4)
+#define NARROW NULL
 GEMM_TILE(4, 4, 0)
 #define TILES(X) X(4, 4)
 #endif

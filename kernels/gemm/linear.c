@@ -13,7 +13,8 @@ struct gk_linear_plan {
   float *bias;                       /* copy, N floats, or NULL */
   const gk_gemm_impl *dense, *fused; /* fused: NULL for a dense plan */
   float *w;                          /* W packed for dense->nr */
-  float *u, *v;                      /* U, V packed for fused->nr */
+  float *u, *v;                      /* U packed for u_nr, V for fused->nr */
+  size_t u_nr;
   size_t bytes;
   atomic_int logged[2];              /* GK_VERBOSE: path reported once */
 };
@@ -92,13 +93,14 @@ GK_API gk_status gk_linear_create_lowrank(gk_linear_plan **plan, size_t K, size_
   if ((s = plan_new(&p, K, N, r, bias, act))) return s;
   p->fused = gk_dispatch(GK_OP_LOWRANK)->impl;
   float *ukr = NULL, *wd = NULL;
-  if ((s = alloc_array(p, &p->u, gk_packed_floats(K, r, p->fused->nr))) ||
+  p->u_nr = p->fused->u_nr(r);
+  if ((s = alloc_array(p, &p->u, gk_packed_floats(K, r, p->u_nr))) ||
       (s = alloc_array(p, &p->v, gk_packed_floats(r, N, p->fused->nr))) ||
       (s = alloc_array(p, &p->w, gk_packed_floats(K, N, p->dense->nr)))) {
     gk_linear_destroy(p);
     return s;
   }
-  p->fused->pack(U, ldu, u_layout, K, r, p->u);
+  p->fused->pack_nr(U, ldu, u_layout, K, r, p->u_nr, p->u);
   p->fused->pack(V, ldv, v_layout, r, N, p->v);
   /* dense W = U·V: U as a K x r row-major operand, then packed */
   ukr = gk_aligned_alloc(K * r * sizeof(float));
@@ -159,7 +161,7 @@ static gk_status apply(const gk_linear_plan *p, size_t M, const float *X, size_t
            (const void *)p, p->K, p->N, p->r, M, lowrank ? "fused rank-r" : "dense",
            gk_tuned_rank_crossover(M, p->K, p->N));
   if (lowrank) {
-    gk_packed_b u = {p->u, p->K, p->r, p->fused->nr}, v = {p->v, p->r, p->N, p->fused->nr};
+    gk_packed_b u = {p->u, p->K, p->r, p->u_nr}, v = {p->v, p->r, p->N, p->fused->nr};
     p->fused->lowrank_packed(M, X, ldx, &u, &v, p->bias, p->act, Y, ldy, nt, ws);
   } else {
     gk_packed_b w = {p->w, p->K, p->N, p->dense->nr};

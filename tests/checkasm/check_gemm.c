@@ -79,9 +79,10 @@ static void check(const gk_variant *v) {
       size_t M = edges[ck_rand() % ne], N = edges[ck_rand() % ne], K = edges[ck_rand() % ne];
       check_shape(v, M, N, K, (gk_weight_layout)layout, t & 1, (gk_activation)(t % 3));
     }
-  /* larger shapes that cross cache blocks */
-  for (int t = 0; t < 4 && !ck_failures(); t++)
-    check_shape(v, ck_rand_range(40, 300), ck_rand_range(60, 600), ck_rand_range(200, 1100),
+  /* larger shapes that cross cache blocks (K past kc, at most 768), kept
+   * modest for the float64 reference under qemu */
+  for (int t = 0; t < 3 && !ck_failures(); t++)
+    check_shape(v, ck_rand_range(20, 130), ck_rand_range(40, 200), ck_rand_range(700, 1100),
                 (gk_weight_layout)(t & 1), t & 1, (gk_activation)(t % 3));
 }
 

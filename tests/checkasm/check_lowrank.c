@@ -97,7 +97,7 @@ static void check(const gk_variant *v) {
   /* r = min(K, N) and shapes that cross cache blocks */
   check_shape(v, 17, 33, 16, 16, GK_WEIGHT_NK, GK_WEIGHT_NK, 1, GK_ACT_NONE);
   for (int t = 0; t < 4 && !ck_failures(); t++)
-    check_shape(v, ck_rand_range(40, 300), ck_rand_range(60, 500), ck_rand_range(200, 700),
+    check_shape(v, ck_rand_range(20, 150), ck_rand_range(40, 300), ck_rand_range(100, 900),
                 ck_rand_range(1, 60), (gk_weight_layout)(t & 1), (gk_weight_layout)(t >> 1),
                 t & 1, (gk_activation)(t % 3));
 }
@@ -124,12 +124,13 @@ static void bench(const gk_variant *v) {
     size_t M = shapes[i][0], r = shapes[i][1];
     float *X = gk_aligned_alloc(M * K * 4), *U = gk_aligned_alloc(K * r * 4),
           *V = gk_aligned_alloc(r * N * 4), *Y = gk_aligned_alloc(M * N * 4);
-    float *pu = gk_aligned_alloc(gk_packed_floats(K, r, im->nr) * 4),
+    unsigned unr = im->u_nr(r);
+    float *pu = gk_aligned_alloc(gk_packed_floats(K, r, unr) * 4),
           *pv = gk_aligned_alloc(gk_packed_floats(r, N, im->nr) * 4);
     ck_fill(X, M * K), ck_fill(U, K * r), ck_fill(V, r * N);
-    im->pack(U, r, GK_WEIGHT_KN, K, r, pu);
+    im->pack_nr(U, r, GK_WEIGHT_KN, K, r, unr, pu);
     im->pack(V, N, GK_WEIGHT_KN, r, N, pv);
-    bench_arg b = {v, im, M, X, {pu, K, r, im->nr}, {pv, r, N, im->nr}, Y};
+    bench_arg b = {v, im, M, X, {pu, K, r, unr}, {pv, r, N, im->nr}, Y};
     char shape[64];
     snprintf(shape, sizeof shape, "M=%zu K=N=768 r=%zu 1T", M, r);
     ck_bench_report(shape, ck_time_ns(bench_call, &b), 2.0 * M * r * (K + N));
