@@ -39,9 +39,11 @@ static void run_fused(void *p) {
  * random matrices: only the timing matters here (the variant study has
  * checked the fused kernels against the scalar ones). */
 static void pack_factors(rank_case *c, const float *Uraw, const float *Vraw, float *pu, float *pv) {
-  c->fused->pack(Uraw, c->K, GK_WEIGHT_KN, c->K, c->r, pu);
+  /* U as plans pack it: panels of u_nr(r), the narrow tile for small r */
+  unsigned unr = c->fused->u_nr(c->r);
+  c->fused->pack_nr(Uraw, c->K, GK_WEIGHT_KN, c->K, c->r, unr, pu);
   c->fused->pack(Vraw, c->N, GK_WEIGHT_KN, c->r, c->N, pv);
-  c->U = (gk_packed_b){pu, c->K, c->r, c->fused->nr};
+  c->U = (gk_packed_b){pu, c->K, c->r, unr};
   c->V = (gk_packed_b){pv, c->r, c->N, c->fused->nr};
 }
 
@@ -124,7 +126,8 @@ void tn_study_rank(const tn_config *cfg, tn_results *r) {
         continue;
       }
       float *pw = tn_alloc(gk_packed_floats(c.K, c.N, c.dense->nr));
-      float *pu = tn_alloc(gk_packed_floats(c.K, rmax, c.fused->nr));
+      /* any r <= rmax packed in panels of u_nr(r) <= nr fits K·(rmax + nr) */
+      float *pu = tn_alloc(c.K * (rmax + c.fused->nr));
       float *pv = tn_alloc(gk_packed_floats(rmax, c.N, c.fused->nr));
       /* dense on W (any K x N matrix costs the same as U·V would) */
       c.dense->pack(Uraw, c.N, GK_WEIGHT_KN, c.K, c.N, pw);
