@@ -2,9 +2,12 @@
 # The issues' performance bars in one side-by-side run: greenkern against its
 # peers in the same benchmark binary, medians of repeated runs, ratios.
 #   scripts/bench-bars.sh [BUILD_DIR] [OUT_JSON]
-# OpenBLAS runs with OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE unset (some
-# machines set them to an older core, halving its speed); the report's
-# context names the kernel it picked. Takes ~10 minutes on 2 cores.
+# OpenBLAS runs with OPENBLAS_L2_SIZE unset and OPENBLAS_CORETYPE set to
+# $GKB_OPENBLAS_CORETYPE (default Cooperlake): some machines set an older
+# core that halves its speed, and Debian 12's OpenBLAS 0.3.21 does not
+# recognise newer Xeons (family 6 model 207), falling back to Prescott
+# (SSE3) when the variable is unset. The report's context names the kernel
+# it ran. Takes ~10 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -33,7 +36,7 @@ filters=(
 filter=$(IFS='|'; echo "(${filters[*]})")
 echo "bench-bars: load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 
-env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE "$bench" --benchmark_filter="$filter" \
+env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE="${GKB_OPENBLAS_CORETYPE:-Cooperlake}" "$bench" --benchmark_filter="$filter" \
   --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
   --benchmark_out="$out" --benchmark_out_format=json >/dev/null
 
