@@ -12,8 +12,8 @@ lucidrains/fairseq form: K' = E[:, :n]·K and V' = F[:, :n]·V over all heads at
 once (headwise sharing), then the same attention over the k projected rows.
 
 Measure as the issue prescribes: Debian's /usr/bin/python3 (the only one that
-sees python3-torch), OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE unset (this VM sets
-them to an older core, which halves OpenBLAS and so torch), and
+sees python3-torch), OPENBLAS_L2_SIZE unset (some VMs set it with an older
+core, which halves OpenBLAS and so torch), and
 GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (torch allocates per call and fresh 4K
 pages are slow here). OPENBLAS_CORETYPE is then set to $GKB_OPENBLAS_CORETYPE
 (default Cooperlake): Debian 12's OpenBLAS 0.3.21 does not recognise newer
@@ -131,8 +131,9 @@ def main():
     ks = [int(x) for x in a.k.split(",")]
     ts = [int(x) for x in a.threads.split(",")]
 
-    print("torch %s, /usr/bin/python3, GLIBC_TUNABLES=%s, OPENBLAS_CORETYPE unset" %
-          (torch.__version__, os.environ.get("GLIBC_TUNABLES")))
+    print("torch %s, /usr/bin/python3, GLIBC_TUNABLES=%s, OPENBLAS_CORETYPE=%s" %
+          (torch.__version__, os.environ.get("GLIBC_TUNABLES"),
+           os.environ.get("OPENBLAS_CORETYPE")))
     print("12 heads x d=64; medians in ms; ratio = torch / greenkern (> 1: greenkern faster)")
     print("%-10s %3s %5s %4s | %10s %10s %6s | %8s | %s" %
           ("kind", "T", "n", "k", "gk ms", "torch ms", "ratio", "gk GF/s", "gk full/linf"))
