@@ -40,7 +40,9 @@ typedef struct epi {
   const float *bias; /* bias of the tile's first column, or NULL */
   int accumulate;    /* add to C (not the first K block) */
   int last;          /* last K block: add bias */
-  const float *pf;   /* one cache line per k step to prefetch, or NULL */
+  const float *pf;   /* one cache line per k step to prefetch, or NULL, */
+  size_t pf_stride;  /* this many floats apart */
+  float *pack;       /* B read in place: store each k's NR values here (packed) */
 } epi;
 
 /* a: packed A micro-panel (lda = 0) or row-major A rows (stride lda). */
@@ -99,12 +101,18 @@ GK_SIMD_INLINE void ukr_body(const size_t m, const size_t MR, const size_t NV, s
     for (size_t v = 0; v < NV; v++) acc[i][v] = vf_zero();
   }
   const float *pf = e->pf;
+  float *pk = e->pack;
 #pragma GCC unroll 2
   for (size_t k = 0; k < kc; k++) {
     gk_vf bv[MAX_NV];
-    if (pf) __builtin_prefetch(pf + k * 16);
+    if (pf) __builtin_prefetch(pf + k * e->pf_stride);
 #pragma GCC unroll 4
     for (size_t v = 0; v < NV; v++) bv[v] = vf_loadu(b + v * L);
+    if (pk) {
+#pragma GCC unroll 4
+      for (size_t v = 0; v < NV; v++) vf_store(pk + v * L, bv[v]);
+      pk += NV * L;
+    }
 #pragma GCC unroll 28
     for (size_t i = 0; i < m; i++) {
       const float *ai_p = lda ? a + i * lda : a + i;
@@ -233,30 +241,44 @@ static void pack_a(const float *__restrict X, size_t ldx, size_t mc, size_t kc, 
     pack_a_panel(X + ir * ldx, ldx, mc - ir < MR ? mc - ir : MR, kc, MR, dst);
 }
 
+/* KN weights row by row: each row of W is read once, sequentially (a
+ * stream the hardware prefetcher follows), and scattered into the nc/NR
+ * panels; reading panel by panel instead walks kc rows at a stride of
+ * ldw floats per panel, a stride prefetchers do not follow. */
+static void pack_b_kn_rows(const float *__restrict src, size_t ldw, size_t kc, size_t nc,
+                           size_t NR, float *__restrict dst, size_t pstride) {
+  const size_t full = nc / NR * NR, w = nc - full;
+  for (size_t k = 0; k < kc; k++, src += ldw) {
+    float *d = dst + k * NR;
+    size_t j = 0;
+    for (; j < full; j += NR, d += pstride)
+      for (size_t v = 0; v < NR; v += L) vf_store(d + v, vf_loadu(src + j + v));
+    if (w) {
+      size_t v = 0;
+      for (; v + L <= w; v += L) vf_store(d + v, vf_loadu(src + j + v));
+      if (v < w) vf_store(d + v, vf_loadu_n(src + j + v, w - v)), v += L;
+      for (; v < NR; v += L) vf_store(d + v, vf_zero());
+    }
+  }
+}
+
 /* B rows k0..k0+kc, columns j0..j0+nc of W (layout as gk_gemm_args) into
  * panels of NR columns, panel q at dst + q·pstride, element (k, j) of a
  * panel at k·NR + j, columns past nc zero. */
 static void pack_b(const float *__restrict W, size_t ldw, gk_weight_layout layout, size_t k0,
                    size_t kc, size_t j0, size_t nc, size_t NR, float *__restrict dst,
                    size_t pstride) {
+  if (layout == GK_WEIGHT_KN) {
+    pack_b_kn_rows(W + k0 * ldw + j0, ldw, kc, nc, NR, dst, pstride);
+    return;
+  }
+  /* NK: a panel of NR rows of W transposed to k-major order is what
+   * pack_a_panel makes of NR rows of A */
   for (size_t jr = 0; jr < nc; jr += NR, dst += pstride) {
     size_t w = nc - jr < NR ? nc - jr : NR;
-    if (layout == GK_WEIGHT_KN) {
-      const float *src = W + k0 * ldw + j0 + jr;
-      for (size_t k = 0; k < kc; k++) {
-        float *d = dst + k * NR;
-        size_t j = 0;
-        for (; j + L <= w; j += L) vf_store(d + j, vf_loadu(src + k * ldw + j));
-        for (; j < w; j++) d[j] = src[k * ldw + j];
-        for (; j < NR; j++) d[j] = 0.0f;
-      }
-    } else {
-      const float *src = W + (j0 + jr) * ldw + k0;
-      for (size_t j = 0; j < w; j++)
-        for (size_t k = 0; k < kc; k++) dst[k * NR + j] = src[j * ldw + k];
-      for (size_t j = w; j < NR; j++)
-        for (size_t k = 0; k < kc; k++) dst[k * NR + j] = 0.0f;
-    }
+    pack_a_panel(W + (j0 + jr) * ldw + k0, ldw, w, kc, NR, dst);
+    for (size_t k = 0; w < NR && k < kc; k++)
+      for (size_t j = w; j < NR; j++) dst[k * NR + j] = 0.0f;
   }
 }
 
@@ -396,7 +418,10 @@ static void gemv_nk(size_t N, size_t K, const float *__restrict x, const float *
 
 /* ------------------------------------------------------- the B operand */
 
-enum { B_PACKED, B_RAW_PACK, B_RAW_DIRECT };
+/* B_RAW_PACK: packed block by block before use; B_RAW_FUSED: KN rows
+ * packed by the first row block's micro-kernels as they read them (see
+ * macro_kernel). */
+enum { B_PACKED, B_RAW_PACK, B_RAW_FUSED };
 typedef struct bsrc {
   int kind;
   const float *p;
@@ -414,10 +439,11 @@ static bsrc bsrc_cols(const bsrc *b, size_t j0, size_t nr) {
   return s;
 }
 
-/* Raw KN weights are used in place (no packing) for short M: packing a
- * K x N block costs about as much as ~16 rows of the product. */
-#define DIRECT_MAX_M 64
-#define DIRECT_KC 192
+/* Raw KN weights are packed on the fly for short M, where a separate
+ * packing pass is a large share of the time (M = 64, 768 x 768: 0.85x
+ * instead of 0.78x oneDNN's time); from M = 128 on the first tile's
+ * strided row reads cost as much as the pass they save. */
+#define FUSED_PACK_MAX_M 64
 #define DIRECT_A_MAX_N 64
 
 /* ------------------------------------------------------------- driver */
@@ -425,34 +451,47 @@ static bsrc bsrc_cols(const bsrc *b, size_t j0, size_t nr) {
 static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
 
 static size_t core_ws_floats(const tile *t, const gk_gemm_blocking *bl) {
-  return round_up(bl->mc, t->mr) * bl->kc + bl->kc * bl->nc + bl->kc * t->nr + 64;
+  return round_up(bl->mc, t->mr) * bl->kc + bl->kc * bl->nc + 64;
 }
 
 /* mc x nc of C from a packed A block and B micro-panels: each B
  * micro-panel (kc x nr) stays in L1 while the A micro-panels (mr x kc,
  * the smaller stream per k) come from the L2-resident A block. The first
  * tiles of each column panel prefetch the next B micro-panel (from L3 or
- * memory: plans' packed weights rarely fit L2), one line per k step. */
+ * memory: plans' packed weights rarely fit L2), one line per k step.
+ *
+ * pack != NULL: B at bp is raw KN rows (stride ldb), packed on the fly:
+ * the first tile of each full column panel reads the rows in place and
+ * stores what it loads into panel q at pack + q·kc·nr, which the other
+ * tiles then read (the edge panel is packed there beforehand). This
+ * saves pack_b's separate pass over B: at M = 128 that pass was 17% of
+ * the time, B being read from memory and written to L2 before use. */
 static void macro_kernel(const tile *t, size_t mc, size_t nc, size_t kc, const float *ap,
-                         size_t lda, const float *bp, size_t pstride, size_t ldb,
-                         const float *edge, float *C, size_t ldc, const float *bias,
-                         gk_activation act, int accumulate, int last) {
+                         size_t lda, const float *bp, size_t pstride, size_t ldb, float *pack,
+                         float *C, size_t ldc, const float *bias, gk_activation act,
+                         int accumulate, int last) {
   const size_t MR = t->mr, NR = t->nr;
-  const size_t lines = ldb == NR ? kc * NR / 16 : 0; /* packed B only */
   for (size_t jr = 0, q = 0; jr < nc; jr += NR, q++) {
     size_t n = nc - jr < NR ? nc - jr : NR;
     const float *b = bp + q * pstride;
+    const float *next = jr + NR < nc ? b + pstride : NULL;
     size_t lb = ldb;
-    if (edge && n < NR) b = edge, lb = NR;
-    const float *next = jr + NR < nc ? bp + (q + 1) * pstride : NULL;
+    float *packing = pack ? pack + q * kc * NR : NULL;
+    if (packing && n < NR) b = packing, lb = NR, packing = NULL;
     const float *a = ap;
     for (size_t ir = 0; ir < mc; ir += MR, a += lda ? MR * lda : kc * MR) {
       size_t m = mc - ir < MR ? mc - ir : MR;
       float *c = C + ir * ldc + jr;
-      size_t done = ir / MR * kc;
-      epi e = {bias ? bias + jr : NULL, accumulate, last,
-               next && done < lines ? next + done * 16 : NULL};
+      /* the first NR/16 tiles prefetch one 16-float line of the next
+       * micro-panel per k step: packed panels line after line; rows read
+       * in place (ldb > NR) one column of lines at a time, since their
+       * stride is beyond what hardware prefetchers follow */
+      size_t tile_no = ir / MR;
+      const float *pf = NULL;
+      if (next && tile_no < NR / 16) pf = next + (ldb == NR ? tile_no * kc * 16 : tile_no * 16);
+      epi e = {bias ? bias + jr : NULL, accumulate, last, pf, ldb == NR ? 16 : ldb, packing};
       t->ukr(m, kc, a, lda, b, lb, c, ldc, n, &e);
+      if (packing) b = packing, lb = NR, packing = NULL;
       if (last && act != GK_ACT_NONE)
         for (size_t i = 0; i < m; i++) GK_FN(gk_epilogue_row)(c + i * ldc, NULL, n, act);
     }
@@ -476,26 +515,25 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
     GK_FN(gk_epilogue_row)(C, bias, N, act);
     return;
   }
-  const int direct = B->kind == B_RAW_DIRECT;
+  const int fused = B->kind == B_RAW_FUSED;
   /* A read in place when its packing would not pay: few columns of C to
    * amortise it over (rank-r's X·U), unless rows 4 KiB apart would all
    * map to the same L1 sets. */
   const int direct_a = N <= DIRECT_A_MAX_N && lda % 1024 != 0;
-  float *wa = ws, *wb = wa + round_up(bl->mc, MR) * bl->kc, *we = wb + bl->kc * bl->nc;
+  float *wa = ws, *wb = wa + round_up(bl->mc, MR) * bl->kc;
   for (size_t jc = 0; jc < N; jc += bl->nc) {
     size_t nc = N - jc < bl->nc ? N - jc : bl->nc;
     for (size_t pc = 0; pc < K; pc += bl->kc) {
       size_t kc = K - pc < bl->kc ? K - pc : bl->kc;
-      const float *bp, *edge = NULL;
+      const float *bp;
       size_t pstride, ldb;
       if (B->kind == B_PACKED) {
         bp = B->p + jc / NR * B->ktot * NR + pc * NR, pstride = B->ktot * NR, ldb = NR;
-      } else if (direct) {
+      } else if (fused) {
         bp = B->p + pc * B->ld + jc, pstride = NR, ldb = B->ld;
-        if (nc % NR) {
+        if (nc % NR) { /* the edge panel, into its slot of the packed block */
           size_t j = nc - nc % NR;
-          pack_b(B->p, B->ld, GK_WEIGHT_KN, pc, kc, jc + j, nc - j, NR, we, kc * NR);
-          edge = we;
+          pack_b(B->p, B->ld, GK_WEIGHT_KN, pc, kc, jc + j, nc - j, NR, wb + j * kc, kc * NR);
         }
       } else {
         pack_b(B->p, B->ld, B->layout, pc, kc, jc, nc, NR, wb, kc * NR);
@@ -506,8 +544,12 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
         size_t mc = M - ic < bl->mc ? M - ic : bl->mc;
         const float *ap = A + ic * lda + pc;
         if (!direct_a) pack_a(ap, lda, mc, kc, MR, wa), ap = wa;
-        macro_kernel(t, mc, nc, kc, ap, direct_a ? lda : 0, bp, pstride, ldb, edge,
-                     C + ic * ldc + jc, ldc, bias ? bias + jc : NULL, act, accumulate, last);
+        /* raw KN rows: the first row block packs them into wb as it goes */
+        const int packing = fused && ic == 0;
+        macro_kernel(t, mc, nc, kc, ap, direct_a ? lda : 0, fused && ic ? wb : bp,
+                     fused && ic ? kc * NR : pstride, fused && ic ? NR : ldb,
+                     packing ? wb : NULL, C + ic * ldc + jc, ldc, bias ? bias + jc : NULL, act,
+                     accumulate, last);
       }
     }
   }
@@ -547,12 +589,8 @@ static void dense(const tile *t, size_t M, size_t N, size_t K, const float *X, s
   int nt = threads ? threads : gk_threads_for(GK_OP_GEMM, 2.0 * (double)M * (double)N * (double)K);
   if (M == 1) nt = 1;
   bsrc b = *B;
-  if (b.kind != B_PACKED && b.layout == GK_WEIGHT_KN && M <= DIRECT_MAX_M) {
-    /* B rows read in place: a micro-panel spans kc rows of W, one page
-     * each for BERT-sized rows, so keep kc within the L1 TLB's reach */
-    b.kind = B_RAW_DIRECT;
-    if (bl.kc > DIRECT_KC) bl.kc = DIRECT_KC;
-  }
+  if (b.kind != B_PACKED && b.layout == GK_WEIGHT_KN && M <= FUSED_PACK_MAX_M)
+    b.kind = B_RAW_FUSED;
   if (nt <= 1) {
     core(t, &bl, M, N, K, X, ldx, &b, Y, ldy, bias, act, gk_gemm_ws_get(ws, 0, wsf));
     return;
