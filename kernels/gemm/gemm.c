@@ -152,4 +152,5 @@ gk_gemm_blocking gk_gemm_blocking_for(unsigned mr, unsigned nr) {
   if (c->tuning.gemm_kc) b.kc = clamp_round(c->tuning.gemm_kc, 8, 4096, 8);
   if (c->tuning.gemm_nc) b.nc = clamp_round(c->tuning.gemm_nc, nr, 1 << 16, nr);
   if (c->tuning.gemm_mc) b.mc = clamp_round(c->tuning.gemm_mc, mr, 1 << 16, mr);
+  return b;
 }
