@@ -468,34 +468,37 @@ static size_t core_ws_floats(const tile *t, const gk_gemm_blocking *bl) {
  * the time, B being read from memory and written to L2 before use. */
 static void macro_kernel(const tile *t, size_t mc, size_t nc, size_t kc, const float *ap,
                          size_t lda, const float *bp, size_t pstride, size_t ldb, float *pack,
-                         float *C, size_t ldc, const float *bias, gk_activation act,
-                         int accumulate, int last) {
+                         int rows_outer, float *C, size_t ldc, const float *bias,
+                         gk_activation act, int accumulate, int last) {
   const size_t MR = t->mr, NR = t->nr;
-  for (size_t jr = 0, q = 0; jr < nc; jr += NR, q++) {
-    size_t n = nc - jr < NR ? nc - jr : NR;
-    const float *b = bp + q * pstride;
-    const float *next = jr + NR < nc ? b + pstride : NULL;
-    size_t lb = ldb;
-    float *packing = pack ? pack + q * kc * NR : NULL;
-    if (packing && n < NR) b = packing, lb = NR, packing = NULL;
-    const float *a = ap;
-    for (size_t ir = 0; ir < mc; ir += MR, a += lda ? MR * lda : kc * MR) {
-      size_t m = mc - ir < MR ? mc - ir : MR;
-      float *c = C + ir * ldc + jr;
-      /* the first NR/16 tiles prefetch one 16-float line of the next
-       * micro-panel per k step: packed panels line after line; rows read
-       * in place (ldb > NR) one column of lines at a time, since their
-       * stride is beyond what hardware prefetchers follow */
-      size_t tile_no = ir / MR;
+  const size_t panels = (nc + NR - 1) / NR, tiles = (mc + MR - 1) / MR;
+  const size_t outer = rows_outer ? tiles : panels, inner = rows_outer ? panels : tiles;
+  for (size_t o = 0; o < outer; o++)
+    for (size_t i = 0; i < inner; i++) {
+      const size_t q = rows_outer ? i : o, p = rows_outer ? o : i; /* panel, tile */
+      const size_t jr = q * NR, ir = p * MR;
+      const size_t n = nc - jr < NR ? nc - jr : NR, m = mc - ir < MR ? mc - ir : MR;
+      const float *a = ap + (lda ? ir * lda : ir * kc);
+      const float *b = bp + q * pstride;
+      size_t lb = ldb;
+      float *packing = NULL;
+      if (pack) { /* tile 0 packs full panels as it reads them; the rest read the copy */
+        if (p == 0 && n == NR) packing = pack + q * kc * NR;
+        else b = pack + q * kc * NR, lb = NR;
+      }
+      /* columns outer: the first NR/16 tiles of a panel prefetch one
+       * 16-float line of the next micro-panel per k step: packed panels
+       * line after line; rows read in place (ldb > NR) one column of
+       * lines at a time, a stride beyond what hardware prefetchers follow */
       const float *pf = NULL;
-      if (next && tile_no < NR / 16) pf = next + (ldb == NR ? tile_no * kc * 16 : tile_no * 16);
+      if (!rows_outer && q + 1 < panels && p < NR / 16)
+        pf = bp + (q + 1) * pstride + (ldb == NR ? p * kc * 16 : p * 16);
+      float *c = C + ir * ldc + jr;
       epi e = {bias ? bias + jr : NULL, accumulate, last, pf, ldb == NR ? 16 : ldb, packing};
       t->ukr(m, kc, a, lda, b, lb, c, ldc, n, &e);
-      if (packing) b = packing, lb = NR, packing = NULL;
       if (last && act != GK_ACT_NONE)
-        for (size_t i = 0; i < m; i++) GK_FN(gk_epilogue_row)(c + i * ldc, NULL, n, act);
+        for (size_t r = 0; r < m; r++) GK_FN(gk_epilogue_row)(c + r * ldc, NULL, n, act);
     }
-  }
 }
 
 /* One thread's GEMM: C (M x N) = act(A·B + bias), A raw row-major. */
@@ -540,6 +543,13 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
         bp = wb, pstride = kc * NR, ldb = NR;
       }
       int accumulate = pc > 0, last = pc + kc == K;
+      /* Row tiles outer when the B block is no larger than the A block
+       * (short K, as rank-r's T·V at small r, or narrow N): B stays in
+       * cache either way, and C is then written row tile by row tile,
+       * whole rows of it in sequence, instead of in NR-wide column strips
+       * whose lines the prefetchers cannot predict (T·V at r = 16 is
+       * bound by those writes). */
+      const int rows_outer = kc * nc <= bl->mc * bl->kc;
       for (size_t ic = 0; ic < M; ic += bl->mc) {
         size_t mc = M - ic < bl->mc ? M - ic : bl->mc;
         const float *ap = A + ic * lda + pc;
@@ -548,8 +558,8 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
         const int packing = fused && ic == 0;
         macro_kernel(t, mc, nc, kc, ap, direct_a ? lda : 0, fused && ic ? wb : bp,
                      fused && ic ? kc * NR : pstride, fused && ic ? NR : ldb,
-                     packing ? wb : NULL, C + ic * ldc + jc, ldc, bias ? bias + jc : NULL, act,
-                     accumulate, last);
+                     packing ? wb : NULL, rows_outer, C + ic * ldc + jc, ldc,
+                     bias ? bias + jc : NULL, act, accumulate, last);
       }
     }
   }
