@@ -458,6 +458,54 @@ static bsrc bsrc_cols(const bsrc *b, size_t j0, size_t nr) {
  * strided row reads cost as much as the pass they save. */
 #define FUSED_PACK_MAX_M 64
 #define DIRECT_A_MAX_N 64
+/* Rows of A read in place at once when they alias in L1 (ldx a multiple
+ * of 1024 floats): fewer than L1's ways (12 on the Xeon measured) leave
+ * room for the B panel's lines. */
+#define SHORT_MR 8
+
+/* -------------------------------------------------------------- tiles */
+
+/* Tile shapes per ISA: accumulators MR·NV plus NV B vectors and one
+ * broadcast must fit the register file (32 zmm / 16 ymm / 32 q / scalar).
+ *   GEMM_TILES   the registered ones: X(mr, nr, dense priority, rank-r
+ *                priority), priorities being the defaults until the tuner
+ *                measures. On a Xeon (family 6 model 207) 8x48 was the
+ *                fastest dense tile at M = 128-2048 on the BERT shapes,
+ *                14x32 the fastest rank-r one (ranks up to 64 waste a
+ *                48-wide tile's columns);
+ *   NARROW       a one-vector tile for X·U at ranks up to one vector wide
+ *                (12 rows ran 2-4% faster than 28 at r = 16, M = 32-512);
+ *   SHORT_TILES  SHORT_MR-row tiles for X·U over L1-aliased rows of X
+ *                (see xu_tile), one per nr that X·U can have. */
+#if defined(GK_TARGET_AVX512)
+#define GEMM_TILES(X) X(14, 32, 1, 2) X(8, 48, 2, 1) X(6, 64, 1, 1) X(12, 32, 1, 1) X(28, 16, 0, 0)
+#define HELPER_TILES(X) X(12, 16) X(8, 16) X(8, 32)
+#define NARROW (&tile_12x16)
+#define SHORT_TILES &tile_8x16, &tile_8x32
+#elif defined(GK_TARGET_AVX2)
+#define GEMM_TILES(X) X(6, 16, 1, 1) X(4, 24, 0, 0)
+#define HELPER_TILES(X) X(12, 8) X(8, 8)
+#define NARROW (&tile_12x8)
+#define SHORT_TILES &tile_8x8
+#elif defined(GK_TARGET_NEON)
+#define GEMM_TILES(X) X(8, 12, 1, 1) X(6, 16, 0, 0)
+#define HELPER_TILES(X)
+#define NARROW NULL
+#define SHORT_TILES NULL
+#else
+#define GEMM_TILES(X) X(4, 4, 0, 0)
+#define HELPER_TILES(X)
+#define NARROW NULL
+#define SHORT_TILES NULL
+#endif
+
+/* A tile: its micro-kernel, instantiated for every row count. */
+#define DEFINE_TILE(MR_, NR_) \
+  DEFINE_UKR(MR_, NR_)        \
+  static const tile tile_##MR_##x##NR_ = {MR_, NR_, ukr_##MR_##x##NR_};
+#define DEFINE_GEMM_TILE(MR_, NR_, PRIO_, LR_PRIO_) DEFINE_TILE(MR_, NR_)
+GEMM_TILES(DEFINE_GEMM_TILE)
+HELPER_TILES(DEFINE_TILE)
 
 /* ------------------------------------------------------------- driver */
 
@@ -533,9 +581,9 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
   }
   const int fused = B->kind == B_RAW_FUSED;
   /* A read in place when its packing would not pay: few columns of C to
-   * amortise it over (rank-r's X·U), unless rows 4 KiB apart would all
-   * map to the same L1 sets. */
-  const int direct_a = N <= DIRECT_A_MAX_N && lda % 1024 != 0;
+   * amortise it over (rank-r's X·U), unless more than SHORT_MR rows 4 KiB
+   * apart would compete for the same L1 sets. */
+  const int direct_a = N <= DIRECT_A_MAX_N && (lda % 1024 != 0 || MR <= SHORT_MR);
   float *wa = ws, *wb = wa + round_up(bl->mc, MR) * bl->kc;
   for (size_t jc = 0; jc < N; jc += bl->nc) {
     size_t nc = N - jc < bl->nc ? N - jc : bl->nc;
@@ -641,14 +689,27 @@ static void dense(const tile *t, size_t M, size_t N, size_t K, const float *X, s
   }
 }
 
+/* The tile X·U runs on: U's panel width (see u_nr) fixes nr. X is read
+ * in place for r <= DIRECT_A_MAX_N; rows of X a multiple of 4 KiB apart
+ * all fall into the same L1 sets, so those are read at most SHORT_MR at
+ * a time (K = 3072, r = 16: 0.71x -> 1.04x oneDNN's two calls, where
+ * packing X instead cost more than the product). */
+static const tile *xu_tile(const tile *t, const tile *narrow, size_t unr, size_t ldx) {
+  const tile *tu = narrow && unr == narrow->nr ? narrow : t;
+  const tile *shorts[] = {SHORT_TILES};
+  if (ldx % 1024 == 0 && tu->mr > SHORT_MR)
+    for (size_t i = 0; i < sizeof shorts / sizeof *shorts; i++)
+      if (shorts[i] && shorts[i]->nr == tu->nr) return shorts[i];
+  return tu;
+}
+
 /* Fused rank-r, rows split across threads: per block of mc rows,
  * T = X_blk·U (mc x r, L2) then Y_blk = act(T·V + bias). */
 static void lowrank(const tile *t, const tile *narrow, size_t M, const float *X, size_t ldx,
                     const gk_packed_b *U, const gk_packed_b *V, const float *bias,
                     gk_activation act, float *Y, size_t ldy, int threads, const gk_gemm_ws *ws) {
   const size_t K = U->K, r = U->N, N = V->N;
-  /* U was packed for the narrow tile when r fits it (see u_nr) */
-  const tile *tu = narrow && U->nr == narrow->nr ? narrow : t;
+  const tile *tu = xu_tile(t, narrow, U->nr, ldx);
   gk_gemm_blocking bl = gk_gemm_blocking_for((unsigned)t->mr, (unsigned)t->nr);
   gk_gemm_blocking blu = gk_gemm_blocking_for((unsigned)tu->mr, (unsigned)tu->nr);
   size_t core_f = core_ws_floats(t, &bl), core_u = core_ws_floats(tu, &blu);
@@ -679,14 +740,19 @@ static void lowrank(const tile *t, const tile *narrow, size_t M, const float *X,
   }
 }
 
-static size_t ws_floats(const tile *t, const tile *narrow, size_t r) {
+static size_t tile_ws_floats(const tile *t) {
   gk_gemm_blocking bl = gk_gemm_blocking_for((unsigned)t->mr, (unsigned)t->nr);
-  size_t f = core_ws_floats(t, &bl);
-  if (narrow && r && r <= narrow->nr) {
-    gk_gemm_blocking bn = gk_gemm_blocking_for((unsigned)narrow->mr, (unsigned)narrow->nr);
-    size_t g = core_ws_floats(narrow, &bn);
-    if (g > f) f = g;
-  }
+  return core_ws_floats(t, &bl);
+}
+
+/* Scratch of the rank-r path: the largest of what its tiles' cores need
+ * (whichever X·U runs on, see xu_tile), plus T. */
+static size_t ws_floats(const tile *t, const tile *narrow, size_t r) {
+  size_t f = tile_ws_floats(t);
+  const tile *others[] = {narrow, SHORT_TILES};
+  for (size_t i = 0; i < sizeof others / sizeof *others; i++)
+    if (others[i] && tile_ws_floats(others[i]) > f) f = tile_ws_floats(others[i]);
+  gk_gemm_blocking bl = gk_gemm_blocking_for((unsigned)t->mr, (unsigned)t->nr);
   return f + round_up(bl.mc * r, 16);
 }
 
@@ -699,11 +765,8 @@ static unsigned u_nr(const tile *t, const tile *narrow, size_t r) {
 
 /* ------------------------------------------------------------ variants */
 
-/* Each tile shape: its micro-kernel, the gk_gemm_impl entry points bound
- * to it, and one registry entry for dense GEMM and one for rank-r. */
-#define DEFINE_TILE(MR_, NR_) \
-  DEFINE_UKR(MR_, NR_)        \
-  static const tile tile_##MR_##x##NR_ = {MR_, NR_, ukr_##MR_##x##NR_};
+/* Each registered tile shape: the gk_gemm_impl entry points bound to it,
+ * and one registry entry for dense GEMM and one for rank-r. */
 
 #define GEMM_TILE(MR_, NR_, PRIO_, LR_PRIO_)                                                 \
   static void run_##MR_##x##NR_(const gk_gemm_args *a) {                                     \
@@ -745,53 +808,10 @@ static unsigned u_nr(const tile *t, const tile *narrow, size_t r) {
       GK_TARGET_ISA, GK_TARGET_REQUIRES, (int)GK_TARGET_ISA * 16 + LR_PRIO_,                   \
       &impl_##MR_##x##NR_};
 
-#define REGISTER_TILE(MR_, NR_)          \
-  gk_registry_add(r, &gemm_##MR_##x##NR_); \
+#define REGISTER_TILE(MR_, NR_, PRIO_, LR_PRIO_) \
+  gk_registry_add(r, &gemm_##MR_##x##NR_);        \
   gk_registry_add(r, &lowrank_v_##MR_##x##NR_);
 
-/* Tile shapes per ISA: accumulators MR·NV plus NV B vectors and one
- * broadcast must fit the register file (32 zmm / 16 ymm / 32 q / scalar).
- * GEMM_TILE(mr, nr, dense priority, rank-r priority): the defaults until
- * the tuner measures. On a Xeon (family 6 model 207) 8x48 was the fastest
- * dense tile at M = 128-2048 on the BERT shapes, 14x32 the fastest rank-r
- * one (ranks up to 64 waste a 48-wide tile's columns). */
-/* NARROW: a one-vector tile for X·U at ranks up to one vector wide. */
-#if defined(GK_TARGET_AVX512)
-DEFINE_TILE(28, 16)
-/* X·U reads X in place for narrow r: 12 rows per tile ran 2-4% faster
- * than 28 at r = 16 (M = 32-512) */
-DEFINE_TILE(12, 16)
-#define NARROW (&tile_12x16)
-DEFINE_TILE(14, 32)
-DEFINE_TILE(8, 48)
-DEFINE_TILE(6, 64)
-DEFINE_TILE(12, 32)
-GEMM_TILE(14, 32, 1, 2)
-GEMM_TILE(8, 48, 2, 1)
-GEMM_TILE(6, 64, 1, 1)
-GEMM_TILE(12, 32, 1, 1)
-GEMM_TILE(28, 16, 0, 0)
-#define TILES(X) X(14, 32) X(8, 48) X(6, 64) X(12, 32) X(28, 16)
-#elif defined(GK_TARGET_AVX2)
-DEFINE_TILE(12, 8)
-#define NARROW (&tile_12x8)
-DEFINE_TILE(6, 16)
-DEFINE_TILE(4, 24)
-GEMM_TILE(6, 16, 1, 1)
-GEMM_TILE(4, 24, 0, 0)
-#define TILES(X) X(6, 16) X(4, 24)
-#elif defined(GK_TARGET_NEON)
-DEFINE_TILE(8, 12)
-DEFINE_TILE(6, 16)
-#define NARROW NULL
-GEMM_TILE(8, 12, 1, 1)
-GEMM_TILE(6, 16, 0, 0)
-#define TILES(X) X(8, 12) X(6, 16)
-#else
-DEFINE_TILE(4, 4)
-#define NARROW NULL
-GEMM_TILE(4, 4, 0, 0)
-#define TILES(X) X(4, 4)
-#endif
+GEMM_TILES(GEMM_TILE)
 
-void GK_FN(gk_register_gemm)(gk_registry *r) { TILES(REGISTER_TILE) }
+void GK_FN(gk_register_gemm)(gk_registry *r) { GEMM_TILES(REGISTER_TILE) }

@@ -55,10 +55,10 @@ static void reference(const gk_lowrank_args *a, double *ref, double *tol) {
 
 static void check_shape(const gk_variant *v, size_t M, size_t N, size_t K, size_t r,
                         gk_weight_layout ul, gk_weight_layout vl, int use_bias,
-                        gk_activation act) {
+                        gk_activation act, size_t ldx) {
   size_t ur = ul == GK_WEIGHT_KN ? K : r, uc = ul == GK_WEIGHT_KN ? r : K;
   size_t vr = vl == GK_WEIGHT_KN ? r : N, vc = vl == GK_WEIGHT_KN ? N : r;
-  ck_buf X = ck_buf_new(M, K, ck_pick_ld(K)), U = ck_buf_new(ur, uc, ck_pick_ld(uc));
+  ck_buf X = ck_buf_new(M, K, ldx ? ldx : ck_pick_ld(K)), U = ck_buf_new(ur, uc, ck_pick_ld(uc));
   ck_buf V = ck_buf_new(vr, vc, ck_pick_ld(vc));
   ck_buf B = ck_buf_new(1, N, N), Y = ck_buf_new(M, N, ck_pick_ld(N));
   ck_buf_fill(&X), ck_buf_fill(&U), ck_buf_fill(&V), ck_buf_fill(&B);
@@ -92,17 +92,21 @@ static void check(const gk_variant *v) {
     size_t mn = K < N ? K : N, r = edges[ck_rand() % ne];
     if (r > mn) r = 1 + ck_rand() % mn;
     check_shape(v, M, N, K, r, (gk_weight_layout)(t & 1), (gk_weight_layout)((t >> 1) & 1),
-                (t >> 2) & 1, (gk_activation)(t % 3));
+                (t >> 2) & 1, (gk_activation)(t % 3), 0);
   }
   /* r = min(K, N) and shapes that cross cache blocks */
-  check_shape(v, 17, 33, 16, 16, GK_WEIGHT_NK, GK_WEIGHT_NK, 1, GK_ACT_NONE);
+  check_shape(v, 17, 33, 16, 16, GK_WEIGHT_NK, GK_WEIGHT_NK, 1, GK_ACT_NONE, 0);
+  /* rows of X a multiple of 4 KiB apart: X·U on the short tiles */
+  check_shape(v, 41, 70, 1024, 16, GK_WEIGHT_KN, GK_WEIGHT_KN, 1, GK_ACT_NONE, 1024);
+  check_shape(v, 30, 50, 1000, 40, GK_WEIGHT_NK, GK_WEIGHT_KN, 0, GK_ACT_GELU, 2048);
+  check_shape(v, 21, 9, 1024, 5, GK_WEIGHT_KN, GK_WEIGHT_NK, 1, GK_ACT_RELU, 1024);
   for (int t = 0; t < 4 && !ck_failures(); t++) {
     /* drawn one per statement: argument evaluation order is unspecified,
      * and a seed must replay the same shapes with any compiler */
     size_t M = ck_rand_range(20, 150), N = ck_rand_range(40, 300);
     size_t K = ck_rand_range(100, 900), r = ck_rand_range(1, N < 60 ? N : 60);
     check_shape(v, M, N, K, r, (gk_weight_layout)(t & 1), (gk_weight_layout)(t >> 1), t & 1,
-                (gk_activation)(t % 3));
+                (gk_activation)(t % 3), 0);
   }
 }
 
