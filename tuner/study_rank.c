@@ -2,9 +2,17 @@
  * at which the fused rank-r path beats dense. Both run as linear-layer
  * plans run them: weights packed once (dense W = U·V, or the factors U
  * and V), then the packed GEMM or the fused rank-r kernel per call, with
- * the tuned variants. Binary search over r on a grid of step 16 assumes
- * the fused time grows with r, as both of its products do. Each step
- * times dense and fused in alternation and decides by their paired ratio. */
+ * the tuned variants.
+ *
+ * Near r* the two times are within noise of each other, so a search that
+ * asks "does fused win at r?" rank by rank gets coin tosses there and
+ * wanders from run to run. The crossover is fitted instead: the fused
+ * cost is affine in r (both of its products grow linearly with r) and
+ * dense does not depend on r, so the ratio fused/dense is a line in r. It
+ * is measured at a few ranks spread around the expected crossover, each
+ * a paired comparison, and a robust line through them is solved for
+ * ratio 1: every comparison contributes to r*, none decides it alone, and
+ * the residuals state how sure the fit is. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,9 +27,11 @@ typedef struct rank_case {
   const gk_gemm_impl *dense, *fused;
   size_t M, K, N, r;
   int threads;
-  const float *X;
-  float *Y;
+  const float *X, *Uraw, *Vraw; /* full-size random operands */
+  float *Y, *pu, *pv;           /* output, buffers for the packed factors */
   gk_packed_b W, U, V;
+  tn_series *sd, *sf; /* the plotted curves of this point, or NULL */
+  double dense_ns;    /* fastest dense call seen at this point */
 } rank_case;
 
 static void run_dense(void *p) {
@@ -38,45 +48,119 @@ static void run_fused(void *p) {
 /* Packed factors of rank r from the leading columns/rows of full-size
  * random matrices: only the timing matters here (the variant study has
  * checked the fused kernels against the scalar ones). */
-static void pack_factors(rank_case *c, const float *Uraw, const float *Vraw, float *pu, float *pv) {
+static void pack_factors(rank_case *c) {
   /* U as plans pack it: panels of u_nr(r), the narrow tile for small r */
   unsigned unr = c->fused->u_nr(c->r);
-  c->fused->pack_nr(Uraw, c->K, GK_WEIGHT_KN, c->K, c->r, unr, pu);
-  c->fused->pack(Vraw, c->N, GK_WEIGHT_KN, c->r, c->N, pv);
-  c->U = (gk_packed_b){pu, c->K, c->r, unr};
-  c->V = (gk_packed_b){pv, c->r, c->N, c->fused->nr};
+  c->fused->pack_nr(c->Uraw, c->K, GK_WEIGHT_KN, c->K, c->r, unr, c->pu);
+  c->fused->pack(c->Vraw, c->N, GK_WEIGHT_KN, c->r, c->N, c->pv);
+  c->U = (gk_packed_b){c->pu, c->K, c->r, unr};
+  c->V = (gk_packed_b){c->pv, c->r, c->N, c->fused->nr};
 }
 
-/* Does the fused path at rank step i beat dense? Dense and fused are
- * timed in alternation: the decision is the ratio of their fastest
- * samples, which a noisy neighbour moves far less than either time.
- * 1: fused wins, 0: dense wins, -1: time ran out. */
-static int wins(rank_case *c, size_t i, const float *Uraw, const float *Vraw, float *pu,
-                float *pv, const tn_config *cfg, tn_series *sd, tn_series *sf,
-                double *dense_ns) {
-  if (tn_should_stop()) return -1;
-  c->r = i * R_STEP;
-  pack_factors(c, Uraw, Vraw, pu, pv);
+/* The ratio fused/dense at rank r: dense and fused timed in alternation,
+ * the ratio of their fastest samples, which a noisy neighbour moves far
+ * less than either time. 0: time ran out. */
+static double ratio_at(rank_case *c, size_t r, const tn_config *cfg) {
+  if (tn_should_stop()) return 0;
+  c->r = r;
+  pack_factors(c);
   tn_progress(-1, "M=%zu K=%zu N=%zu r=%zu", c->M, c->K, c->N, c->r);
   tn_pair pr = tn_compare(run_dense, c, run_fused, c, &cfg->timing);
-  if (pr.ratio <= 0) return -1;
-  /* within 5%: the decision is the noise's; a second round sharpens both
-   * fastest samples where it matters, next to r* */
-  if (fabs(pr.ratio - 1) < 0.05) {
-    tn_pair p2 = tn_compare(run_dense, c, run_fused, c, &cfg->timing);
-    if (p2.ratio > 0) {
-      if (p2.a.ns < pr.a.ns) pr.a = p2.a;
-      if (p2.b.ns < pr.b.ns) pr.b = p2.b;
-      pr.ratio = pr.b.ns / pr.a.ns;
-    }
-  }
-  if (*dense_ns == 0 || pr.a.ns < *dense_ns) *dense_ns = pr.a.ns;
+  if (pr.ratio <= 0) return 0;
+  if (c->dense_ns == 0 || pr.a.ns < c->dense_ns) c->dense_ns = pr.a.ns;
   /* the plot shows both sides of each pair: times of one moment */
   if (pr.a.samples >= 3) {
-    tn_series_add(sd, (double)c->r, pr.a.ns);
-    tn_series_add(sf, (double)c->r, pr.b.ns);
+    tn_series_add(c->sd, (double)r, pr.a.ns);
+    tn_series_add(c->sf, (double)r, pr.b.ns);
   }
-  return pr.ratio < 1;
+  return pr.ratio;
+}
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n) {
+  qsort(v, n, sizeof v[0], cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+/* The fitted crossover of one grid point. */
+typedef struct rank_fit {
+  double r;   /* ratio 1 on the fitted line (unclamped, off the grid) */
+  double err; /* its standard error in ranks, from the residuals */
+} rank_fit;
+
+/* Ranks timed per round, as multiples of the round's centre: ±40% gives
+ * the line a long lever and stays in the range where the fused cost is
+ * affine (far below r*, narrow tiles and fixed costs bend it). */
+static const double spread[] = {0.6, 0.8, 1.0, 1.2, 1.4};
+#define N_SPREAD (sizeof spread / sizeof spread[0])
+#define MAX_FIT (2 * N_SPREAD) /* two rounds */
+
+/* Theil–Sen line through (x_i, y_i): the median of the pairwise slopes
+ * and the median intercept, so one comparison spoilt by a burst of load
+ * cannot drag it (up to 29% of the points may be wild). Solved for y = 1.
+ * The error is the residuals' robust scale (1.4826·MAD) carried to the
+ * solution as a least-squares line would carry it. Returns 0 when y does
+ * not grow with x: nothing to solve. */
+static int fit_line(const double *x, const double *y, size_t n, rank_fit *f) {
+  double sl[MAX_FIT * (MAX_FIT - 1) / 2], v[MAX_FIT];
+  size_t ns = 0;
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = i + 1; j < n; j++)
+      if (x[j] != x[i]) sl[ns++] = (y[j] - y[i]) / (x[j] - x[i]);
+  if (ns == 0) return 0;
+  double b = median(sl, ns);
+  if (!(b > 0)) return 0;
+  for (size_t i = 0; i < n; i++) v[i] = y[i] - b * x[i];
+  double a = median(v, n);
+  f->r = (1 - a) / b;
+  double mean = 0, sxx = 0;
+  for (size_t i = 0; i < n; i++) mean += x[i] / (double)n;
+  for (size_t i = 0; i < n; i++) {
+    sxx += (x[i] - mean) * (x[i] - mean);
+    v[i] = fabs(y[i] - a - b * x[i]);
+  }
+  double s = 1.4826 * median(v, n) / b; /* residual scale, in ranks */
+  f->err = s * sqrt(1.0 / (double)n + (f->r - mean) * (f->r - mean) / sxx);
+  return 1;
+}
+
+static size_t on_grid(double r, size_t rmax) {
+  double g = R_STEP * floor(r / R_STEP + 0.5);
+  return g < R_STEP ? R_STEP : g > (double)rmax ? rmax : (size_t)g;
+}
+
+/* Fits r* at the point c, from a first round of ranks around the guess
+ * and, when the line crosses 1 outside them (it was extrapolated), a
+ * second round around that crossing. 1: fitted; 0: time ran out;
+ * -1: the ratio did not grow with r. */
+static int measure_point(rank_case *c, size_t rmax, double guess, const tn_config *cfg,
+                         rank_fit *f) {
+  double x[MAX_FIT], y[MAX_FIT];
+  size_t n = 0;
+  double centre = guess;
+  for (int round = 0; round < 2; round++) {
+    /* no lower than where the spread still gives distinct grid ranks */
+    if (centre < 4 * R_STEP) centre = 4 * R_STEP;
+    size_t lo = rmax, hi = 0, prev = 0;
+    for (size_t k = 0; k < N_SPREAD; k++) {
+      size_t rk = on_grid(centre * spread[k], rmax);
+      if (rk == prev) continue; /* clamped onto the last one */
+      prev = rk;
+      double q = ratio_at(c, rk, cfg);
+      if (q <= 0) return 0;
+      x[n] = (double)rk, y[n] = q, n++;
+      if (rk < lo) lo = rk;
+      if (rk > hi) hi = rk;
+    }
+    if (!fit_line(x, y, n, f)) return -1;
+    if (f->r >= (double)lo - R_STEP && f->r <= (double)hi + R_STEP) break;
+    centre = f->r;
+  }
+  return 1;
 }
 
 typedef struct grid {
@@ -110,7 +194,7 @@ void tn_study_rank(const tn_config *cfg, tn_results *r) {
   tn_fill(X, maxM * maxK, 11), tn_fill(Uraw, maxK * maxN, 12), tn_fill(Vraw, maxK * maxN, 13);
   /* threads 0: each path picks its thread count by its work, as a plan
    * does (the thread study's thresholds are live by now) */
-  rank_case c = {vd->impl, vf->impl, 0, 0, 0, 0, 0, X, Y, {0}, {0}, {0}};
+  rank_case c = {.dense = vd->impl, .fused = vf->impl, .X = X, .Uraw = Uraw, .Vraw = Vraw, .Y = Y};
   size_t step_total = g.n_pairs * g.n_M, step = 0;
   double s_per_flop = 0;
   size_t prev_r[4] = {0};
@@ -127,76 +211,51 @@ void tn_study_rank(const tn_config *cfg, tn_results *r) {
       }
       float *pw = tn_alloc(gk_packed_floats(c.K, c.N, c.dense->nr));
       /* any r <= rmax packed in panels of u_nr(r) <= nr fits K·(rmax + nr) */
-      float *pu = tn_alloc(c.K * (rmax + c.fused->nr));
-      float *pv = tn_alloc(gk_packed_floats(rmax, c.N, c.fused->nr));
+      c.pu = tn_alloc(c.K * (rmax + c.fused->nr));
+      c.pv = tn_alloc(gk_packed_floats(rmax, c.N, c.fused->nr));
       /* dense on W (any K x N matrix costs the same as U·V would) */
       c.dense->pack(Uraw, c.N, GK_WEIGHT_KN, c.K, c.N, pw);
       c.W = (gk_packed_b){pw, c.K, c.N, c.dense->nr};
       tn_progress((double)step / step_total, "M=%zu K=%zu N=%zu", c.M, c.K, c.N);
       char group[48], title[48];
       snprintf(group, sizeof group, "rank_M%zu_K%zu_N%zu", c.M, c.K, c.N);
-      tn_series *sf = NULL, *sd = NULL;
+      c.sd = c.sf = NULL;
       if (c.M == g.plot_M) {
         snprintf(title, sizeof title, "dense K=%zu N=%zu", c.K, c.N);
-        sd = tn_series_new(r, group, title);
+        c.sd = tn_series_new(r, group, title);
         snprintf(title, sizeof title, "fused rank-r M=%zu", c.M);
-        sf = tn_series_new(r, group, title);
+        c.sf = tn_series_new(r, group, title);
       }
-      /* Ranks are steps i·R_STEP, i = 1..steps. lo: a step known to win
-       * (0: none), hi: known to lose (steps + 1: none). Galloping from a
-       * guess — the r* of the previous M for this (K, N), which moves
-       * slowly with M, else 90% of the break-even — brackets r* in a few
-       * comparisons; bisection finishes. */
-      const size_t steps = rmax / R_STEP;
-      size_t lo = 0, hi = steps + 1;
+      /* the guess: r* of the previous M for this (K, N), which moves
+       * slowly with M, else 90% of the arithmetic break-even */
       double be = (double)c.K * c.N / ((double)c.K + c.N);
-      size_t guess = prev_r[p] ? prev_r[p] / R_STEP : (size_t)(0.9 * be / R_STEP);
-      if (guess < 1) guess = 1;
-      if (guess > steps) guess = steps;
-      double dense_ns = 0;
-      int ok = 1, w = wins(&c, guess, Uraw, Vraw, pu, pv, cfg, sd, sf, &dense_ns);
-      if (w < 0) ok = 0;
-      else if (w) {
-        lo = guess;
-        for (size_t d = 1; ok && lo + d < hi; d *= 2) {
-          int x = wins(&c, lo + d, Uraw, Vraw, pu, pv, cfg, sd, sf, &dense_ns);
-          if (x < 0) ok = 0;
-          else if (x) lo += d;
-          else { hi = lo + d; break; }
-        }
-      } else {
-        hi = guess;
-        for (size_t d = 1; ok && hi > lo + d; d *= 2) {
-          int x = wins(&c, hi - d, Uraw, Vraw, pu, pv, cfg, sd, sf, &dense_ns);
-          if (x < 0) ok = 0;
-          else if (!x) hi -= d;
-          else { lo = hi - d; break; }
-        }
-      }
-      while (ok && hi - lo > 1) {
-        size_t mid = (lo + hi) / 2;
-        int x = wins(&c, mid, Uraw, Vraw, pu, pv, cfg, sd, sf, &dense_ns);
-        if (x < 0) ok = 0;
-        else if (x) lo = mid;
-        else hi = mid;
-      }
-      if (dense_ns > 0) s_per_flop = 1e-9 * dense_ns / (2.0 * c.M * c.K * c.N);
+      double guess = prev_r[p] ? (double)prev_r[p] : 0.9 * be;
+      c.dense_ns = 0;
+      rank_fit f;
+      int got = measure_point(&c, rmax, guess, cfg, &f);
+      if (c.dense_ns > 0) s_per_flop = 1e-9 * c.dense_ns / (2.0 * c.M * c.K * c.N);
       /* the plotted shape also gets an even sweep of r */
-      for (size_t k = 1; sf && ok && k <= 8 && !tn_should_stop(); k++)
-        wins(&c, rmax * k / 8 / R_STEP, Uraw, Vraw, pu, pv, cfg, sd, sf, &dense_ns);
-      if (ok && hi - lo <= 1) {
-        gk_rank_point pt = {(uint32_t)c.M, (uint32_t)c.K, (uint32_t)c.N,
-                            (uint32_t)(lo * R_STEP)};
+      for (size_t k = 1; c.sf && got != 0 && k <= 8 && !tn_should_stop(); k++)
+        ratio_at(&c, rmax * k / 8, cfg);
+      if (got > 0) {
+        /* the largest grid rank at or below the crossing, within [0, rmax] */
+        double rs = R_STEP * floor(f.r / R_STEP);
+        rs = rs < 0 ? 0 : rs > (double)rmax ? (double)rmax : rs;
+        gk_rank_point pt = {(uint32_t)c.M, (uint32_t)c.K, (uint32_t)c.N, (uint32_t)rs,
+                            (uint32_t)ceil(f.err)};
         gk_tuning_put_rank(&r->t, pt);
-        prev_r[p] = lo * R_STEP;
+        prev_r[p] = pt.r;
       } else {
+        if (got < 0)
+          tn_note(r, "rank: no crossover at M=%zu K=%zu N=%zu (fused time did not grow with r)",
+                  c.M, c.K, c.N);
         incomplete++;
       }
-      free(pw), free(pu), free(pv);
+      free(pw), free(c.pu), free(c.pv);
     }
   if (incomplete || step < step_total)
-    tn_note(r, "rank: %zu of %zu grid points measured (time limit)",
-            step - (size_t)incomplete, step_total);
+    tn_note(r, "rank: %zu of %zu grid points measured", step - (size_t)incomplete,
+            step_total);
   /* the plotted curves: sorted by r (the search visits r out of order),
    * one point per r (the fastest, as everywhere) */
   for (size_t i = 0; i < r->n_series; i++) {
