@@ -92,18 +92,20 @@ typedef struct rank_fit {
   double err; /* its standard error in ranks, from the residuals */
 } rank_fit;
 
-/* Ranks timed per round, as multiples of the round's centre: ±40% gives
- * the line a long lever and stays in the range where the fused cost is
- * affine (far below r*, narrow tiles and fixed costs bend it). */
-static const double spread[] = {0.6, 0.8, 1.0, 1.2, 1.4};
+/* Ranks timed per round, as multiples of the round's centre. Narrow, as
+ * the line is only needed where it crosses 1: the fused cost bends where
+ * the factors outgrow a cache level (at M = 1, U and V leave L2 near r*),
+ * and a wide lever would carry that bend into r*. */
+static const double spread[] = {0.8, 0.9, 1.0, 1.1, 1.2};
 #define N_SPREAD (sizeof spread / sizeof spread[0])
 #define MAX_FIT (2 * N_SPREAD) /* two rounds */
 
 /* Theil–Sen line through (x_i, y_i): the median of the pairwise slopes
  * and the median intercept, so one comparison spoilt by a burst of load
  * cannot drag it (up to 29% of the points may be wild). Solved for y = 1.
- * The error is the residuals' robust scale (1.4826·MAD) carried to the
- * solution as a least-squares line would carry it. Returns 0 when y does
+ * The error is the residual standard error carried to the solution as a
+ * least-squares line would carry it: not robust on purpose, so that a
+ * wild point the line ignored still shows as doubt. Returns 0 when y does
  * not grow with x: nothing to solve. */
 static int fit_line(const double *x, const double *y, size_t n, rank_fit *f) {
   double sl[MAX_FIT * (MAX_FIT - 1) / 2], v[MAX_FIT];
@@ -117,13 +119,15 @@ static int fit_line(const double *x, const double *y, size_t n, rank_fit *f) {
   for (size_t i = 0; i < n; i++) v[i] = y[i] - b * x[i];
   double a = median(v, n);
   f->r = (1 - a) / b;
-  double mean = 0, sxx = 0;
+  double mean = 0, sxx = 0, sse = 0;
   for (size_t i = 0; i < n; i++) mean += x[i] / (double)n;
   for (size_t i = 0; i < n; i++) {
+    double e = y[i] - a - b * x[i];
     sxx += (x[i] - mean) * (x[i] - mean);
-    v[i] = fabs(y[i] - a - b * x[i]);
+    sse += e * e;
   }
-  double s = 1.4826 * median(v, n) / b; /* residual scale, in ranks */
+  /* the residual scale, in ranks (two degrees of freedom went to the line) */
+  double s = n > 2 ? sqrt(sse / (double)(n - 2)) / b : 0;
   f->err = s * sqrt(1.0 / (double)n + (f->r - mean) * (f->r - mean) / sxx);
   return 1;
 }
@@ -144,7 +148,7 @@ static int measure_point(rank_case *c, size_t rmax, double guess, const tn_confi
   double centre = guess;
   for (int round = 0; round < 2; round++) {
     /* no lower than where the spread still gives distinct grid ranks */
-    if (centre < 4 * R_STEP) centre = 4 * R_STEP;
+    if (centre < 8 * R_STEP) centre = 8 * R_STEP;
     size_t lo = rmax, hi = 0, prev = 0;
     for (size_t k = 0; k < N_SPREAD; k++) {
       size_t rk = on_grid(centre * spread[k], rmax);
@@ -173,15 +177,17 @@ typedef struct grid {
 
 static const size_t all_pairs[][2] = {{768, 768}, {768, 3072}, {3072, 768}, {3072, 3072}};
 static const size_t quick_M[] = {1, 32, 512};
-static const size_t default_M[] = {1, 8, 64, 256, 1024, 4096};
+static const size_t default_M[] = {1, 8, 32, 128, 512, 2048};
 static const size_t thorough_M[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096};
 
 /* quick and default: BERT-base's three layer shapes (attention projections
- * 768 -> 768, FFN 768 -> 3072 -> 768); thorough adds 3072 -> 3072, whose
- * M = 4096 point alone costs tens of seconds here */
+ * 768 -> 768, FFN 768 -> 3072 -> 768), at M the benchmark suite's lowrank
+ * set also runs, so the two can be compared point by point (plans hold the
+ * crossover's share of the break-even beyond the last M); thorough adds
+ * 3072 -> 3072, whose M = 4096 point alone costs tens of seconds here */
 static grid grid_for(tn_effort e) {
   if (e == TN_QUICK) return (grid){all_pairs, 3, quick_M, 3, 32};
-  if (e == TN_DEFAULT) return (grid){all_pairs, 3, default_M, 6, 64};
+  if (e == TN_DEFAULT) return (grid){all_pairs, 3, default_M, 6, 128};
   return (grid){all_pairs, 4, thorough_M, 13, 128};
 }
 
