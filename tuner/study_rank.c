@@ -92,13 +92,17 @@ typedef struct rank_fit {
   double err; /* its standard error in ranks, from the residuals */
 } rank_fit;
 
-/* Ranks timed per round, as multiples of the round's centre. Narrow, as
- * the line is only needed where it crosses 1: the fused cost bends where
- * the factors outgrow a cache level (at M = 1, U and V leave L2 near r*),
- * and a wide lever would carry that bend into r*. */
-static const double spread[] = {0.8, 0.9, 1.0, 1.1, 1.2};
-#define N_SPREAD (sizeof spread / sizeof spread[0])
-#define MAX_FIT (2 * N_SPREAD) /* two rounds */
+/* Ranks timed per round: evenly from 0.8 to 1.2 times the round's centre.
+ * Narrow, as the line is only needed where it crosses 1: the fused cost
+ * bends where the factors outgrow a cache level (at M = 1, U and V leave
+ * L2 near r*), and a wide lever would carry that bend into r*. More ranks
+ * beyond quick: the error of r* falls as one over the root of their
+ * number, and distinct ranks also average the steps of the kernel's
+ * tiles. */
+#define SPREAD 0.2
+static size_t ranks_per_round(tn_effort e) { return e == TN_QUICK ? 5 : 9; }
+#define MAX_RANKS 9
+#define MAX_FIT (2 * MAX_RANKS) /* two rounds */
 
 /* Theil–Sen line through (x_i, y_i): the median of the pairwise slopes
  * and the median intercept, so one comparison spoilt by a burst of load
@@ -144,15 +148,16 @@ static size_t on_grid(double r, size_t rmax) {
 static int measure_point(rank_case *c, size_t rmax, double guess, const tn_config *cfg,
                          rank_fit *f) {
   double x[MAX_FIT], y[MAX_FIT];
-  size_t n = 0;
+  size_t n = 0, nr = ranks_per_round(cfg->effort);
   double centre = guess;
   for (int round = 0; round < 2; round++) {
-    /* no lower than where the spread still gives distinct grid ranks */
+    /* no lower than where the spread still spans five grid ranks */
     if (centre < 8 * R_STEP) centre = 8 * R_STEP;
     size_t lo = rmax, hi = 0, prev = 0;
-    for (size_t k = 0; k < N_SPREAD; k++) {
-      size_t rk = on_grid(centre * spread[k], rmax);
-      if (rk == prev) continue; /* clamped onto the last one */
+    for (size_t k = 0; k < nr; k++) {
+      double at = centre * (1 - SPREAD + 2 * SPREAD * (double)k / (double)(nr - 1));
+      size_t rk = on_grid(at, rmax);
+      if (rk == prev) continue; /* rounded or clamped onto the last one */
       prev = rk;
       double q = ratio_at(c, rk, cfg);
       if (q <= 0) return 0;
