@@ -12,7 +12,8 @@
  * is measured at a few ranks spread around the expected crossover, each
  * a paired comparison, and a robust line through them is solved for
  * ratio 1: every comparison contributes to r*, none decides it alone, and
- * the residuals state how sure the fit is. */
+ * the residuals state how sure the fit is. Time left once every point
+ * has its fit goes to further passes where the fit is least sure. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -92,7 +93,7 @@ typedef struct rank_fit {
   double err; /* its standard error in ranks, from the residuals */
 } rank_fit;
 
-/* Ranks timed per round: evenly from 0.8 to 1.2 times the round's centre.
+/* Ranks timed per pass: evenly from 0.8 to 1.2 times the pass's centre.
  * Narrow, as the line is only needed where it crosses 1: the fused cost
  * bends where the factors outgrow a cache level (at M = 1, U and V leave
  * L2 near r*), and a wide lever would carry that bend into r*. More ranks
@@ -100,9 +101,13 @@ typedef struct rank_fit {
  * number, and distinct ranks also average the steps of the kernel's
  * tiles. */
 #define SPREAD 0.2
-static size_t ranks_per_round(tn_effort e) { return e == TN_QUICK ? 5 : 9; }
 #define MAX_RANKS 9
-#define MAX_FIT (2 * MAX_RANKS) /* two rounds */
+static size_t ranks_per_pass(tn_effort e) { return e == TN_QUICK ? 5 : MAX_RANKS; }
+#define MAX_PASSES 4 /* per point: one noisy point cannot take all the time */
+#define MAX_FIT (MAX_PASSES * MAX_RANKS)
+/* A fit is sure enough when its standard error is a quarter of the grid
+ * step: two runs then rarely round to ranks a step apart. */
+#define TARGET_ERR (R_STEP / 4.0)
 
 /* Theil–Sen line through (x_i, y_i): the median of the pairwise slopes
  * and the median intercept, so one comparison spoilt by a burst of load
@@ -141,36 +146,70 @@ static size_t on_grid(double r, size_t rmax) {
   return g < R_STEP ? R_STEP : g > (double)rmax ? rmax : (size_t)g;
 }
 
-/* Fits r* at the point c, from a first round of ranks around the guess
- * and, when the line crosses 1 outside them (it was extrapolated), a
- * second round around that crossing. 1: fitted; 0: time ran out;
- * -1: the ratio did not grow with r. */
-static int measure_point(rank_case *c, size_t rmax, double guess, const tn_config *cfg,
-                         rank_fit *f) {
-  double x[MAX_FIT], y[MAX_FIT];
-  size_t n = 0, nr = ranks_per_round(cfg->effort);
-  double centre = guess;
-  for (int round = 0; round < 2; round++) {
-    /* no lower than where the spread still spans five grid ranks */
-    if (centre < 8 * R_STEP) centre = 8 * R_STEP;
-    size_t lo = rmax, hi = 0, prev = 0;
-    for (size_t k = 0; k < nr; k++) {
-      double at = centre * (1 - SPREAD + 2 * SPREAD * (double)k / (double)(nr - 1));
-      size_t rk = on_grid(at, rmax);
-      if (rk == prev) continue; /* rounded or clamped onto the last one */
-      prev = rk;
-      double q = ratio_at(c, rk, cfg);
-      if (q <= 0) return 0;
-      x[n] = (double)rk, y[n] = q, n++;
-      if (rk < lo) lo = rk;
-      if (rk > hi) hi = rk;
+/* One grid point's comparisons, kept across its passes. */
+typedef struct rank_point {
+  size_t M, K, N, rmax;
+  size_t n;                      /* comparisons so far */
+  double x[MAX_FIT], y[MAX_FIT]; /* rank, ratio fused/dense */
+  int passes;                    /* complete passes */
+  int fitted;                    /* f is the line through them */
+  rank_fit f;
+  double centre;                 /* of the last pass */
+  double pass_s;                 /* how long the last pass took */
+  tn_series *sd, *sf;            /* its plotted curves, or NULL */
+} rank_point;
+
+/* One pass at pt: dense and fused compared at ranks spread evenly over
+ * ±SPREAD around centre, then the line refitted through every comparison
+ * of the point. Returns 0 when time ran out before the pass was done. */
+static int pass(rank_case *c, rank_point *pt, double centre, const tn_config *cfg) {
+  size_t nr = ranks_per_pass(cfg->effort), prev = 0;
+  double t0 = tn_now();
+  int done = 1;
+  /* no lower than where the spread still spans five grid ranks */
+  pt->centre = centre < 8 * R_STEP ? 8 * R_STEP : centre;
+  for (size_t k = 0; k < nr && pt->n < MAX_FIT; k++) {
+    double at = pt->centre * (1 - SPREAD + 2 * SPREAD * (double)k / (double)(nr - 1));
+    size_t rk = on_grid(at, pt->rmax);
+    if (rk == prev) continue; /* rounded or clamped onto the last one */
+    prev = rk;
+    double q = ratio_at(c, rk, cfg);
+    if (q <= 0) {
+      done = 0;
+      break;
     }
-    if (!fit_line(x, y, n, f)) return -1;
-    if (f->r >= (double)lo - R_STEP && f->r <= (double)hi + R_STEP) break;
-    centre = f->r;
+    pt->x[pt->n] = (double)rk, pt->y[pt->n] = q, pt->n++;
   }
-  return 1;
+  pt->fitted = fit_line(pt->x, pt->y, pt->n, &pt->f);
+  pt->passes += done;
+  pt->pass_s = tn_now() - t0;
+  return done;
 }
+
+/* Whether the fitted crossing lies within the last pass's ranks (else the
+ * line was extrapolated there). */
+static int inside(const rank_point *pt) {
+  double lo = (double)on_grid(pt->centre * (1 - SPREAD), pt->rmax);
+  double hi = (double)on_grid(pt->centre * (1 + SPREAD), pt->rmax);
+  return pt->f.r >= lo - R_STEP && pt->f.r <= hi + R_STEP;
+}
+
+/* Makes c the case of pt: dense W packed, room for the factors of any
+ * rank. Returns the packed W, for point_close. */
+static float *point_open(rank_case *c, const rank_point *pt) {
+  c->M = pt->M, c->K = pt->K, c->N = pt->N;
+  c->sd = pt->sd, c->sf = pt->sf;
+  float *pw = tn_alloc(gk_packed_floats(c->K, c->N, c->dense->nr));
+  /* any r <= rmax packed in panels of u_nr(r) <= nr fits K·(rmax + nr) */
+  c->pu = tn_alloc(c->K * (pt->rmax + c->fused->nr));
+  c->pv = tn_alloc(gk_packed_floats(pt->rmax, c->N, c->fused->nr));
+  /* dense on W (any K x N matrix costs the same as U·V would) */
+  c->dense->pack(c->Uraw, c->N, GK_WEIGHT_KN, c->K, c->N, pw);
+  c->W = (gk_packed_b){pw, c->K, c->N, c->dense->nr};
+  return pw;
+}
+
+static void point_close(rank_case *c, float *pw) { free(pw), free(c->pu), free(c->pv); }
 
 typedef struct grid {
   const size_t (*pairs)[2];
@@ -206,68 +245,97 @@ void tn_study_rank(const tn_config *cfg, tn_results *r) {
   /* threads 0: each path picks its thread count by its work, as a plan
    * does (the thread study's thresholds are live by now) */
   rank_case c = {.dense = vd->impl, .fused = vf->impl, .X = X, .Uraw = Uraw, .Vraw = Vraw, .Y = Y};
-  size_t step_total = g.n_pairs * g.n_M, step = 0;
+  size_t n_pts = g.n_pairs * g.n_M, measured = 0;
+  rank_point *pts = calloc(n_pts, sizeof *pts);
+  if (!pts) {
+    tn_note(r, "rank: out of memory");
+    free(X), free(Y), free(Uraw), free(Vraw);
+    return;
+  }
   double s_per_flop = 0;
   size_t prev_r[4] = {0};
-  int incomplete = 0;
-  /* small M first: cheap points are measured before the time runs out */
-  for (size_t m = 0; m < g.n_M && !tn_should_stop(); m++)
-    for (size_t p = 0; p < g.n_pairs && !tn_should_stop(); p++, step++) {
-      c.M = g.Ms[m], c.K = g.pairs[p][0], c.N = g.pairs[p][1];
-      size_t rmax = c.K < c.N ? c.K : c.N;
-      /* predicted dense call from the speed measured so far */
-      if (!tn_affordable(s_per_flop * 2.0 * c.M * c.K * c.N)) {
-        incomplete++;
-        continue;
-      }
-      float *pw = tn_alloc(gk_packed_floats(c.K, c.N, c.dense->nr));
-      /* any r <= rmax packed in panels of u_nr(r) <= nr fits K·(rmax + nr) */
-      c.pu = tn_alloc(c.K * (rmax + c.fused->nr));
-      c.pv = tn_alloc(gk_packed_floats(rmax, c.N, c.fused->nr));
-      /* dense on W (any K x N matrix costs the same as U·V would) */
-      c.dense->pack(Uraw, c.N, GK_WEIGHT_KN, c.K, c.N, pw);
-      c.W = (gk_packed_b){pw, c.K, c.N, c.dense->nr};
-      tn_progress((double)step / step_total, "M=%zu K=%zu N=%zu", c.M, c.K, c.N);
+  /* First one pass at every point, small M first: cheap points are
+   * measured before the time runs out. */
+  for (size_t i = 0; i < n_pts && !tn_should_stop(); i++) {
+    rank_point *pt = &pts[i];
+    size_t p = i % g.n_pairs;
+    pt->M = g.Ms[i / g.n_pairs], pt->K = g.pairs[p][0], pt->N = g.pairs[p][1];
+    pt->rmax = pt->K < pt->N ? pt->K : pt->N;
+    /* predicted dense call from the speed measured so far */
+    if (!tn_affordable(s_per_flop * 2.0 * pt->M * pt->K * pt->N)) continue;
+    tn_progress((double)i / n_pts, "M=%zu K=%zu N=%zu", pt->M, pt->K, pt->N);
+    if (pt->M == g.plot_M) {
       char group[48], title[48];
-      snprintf(group, sizeof group, "rank_M%zu_K%zu_N%zu", c.M, c.K, c.N);
-      c.sd = c.sf = NULL;
-      if (c.M == g.plot_M) {
-        snprintf(title, sizeof title, "dense K=%zu N=%zu", c.K, c.N);
-        c.sd = tn_series_new(r, group, title);
-        snprintf(title, sizeof title, "fused rank-r M=%zu", c.M);
-        c.sf = tn_series_new(r, group, title);
-      }
-      /* the guess: r* of the previous M for this (K, N), which moves
-       * slowly with M, else 90% of the arithmetic break-even */
-      double be = (double)c.K * c.N / ((double)c.K + c.N);
-      double guess = prev_r[p] ? (double)prev_r[p] : 0.9 * be;
-      c.dense_ns = 0;
-      rank_fit f;
-      int got = measure_point(&c, rmax, guess, cfg, &f);
-      if (c.dense_ns > 0) s_per_flop = 1e-9 * c.dense_ns / (2.0 * c.M * c.K * c.N);
-      /* the plotted shape also gets an even sweep of r */
-      for (size_t k = 1; c.sf && got != 0 && k <= 8 && !tn_should_stop(); k++)
-        ratio_at(&c, rmax * k / 8, cfg);
-      if (got > 0) {
-        /* the largest grid rank at or below the crossing, within [0, rmax] */
-        double rs = R_STEP * floor(f.r / R_STEP);
-        rs = rs < 0 ? 0 : rs > (double)rmax ? (double)rmax : rs;
-        gk_rank_point pt = {(uint32_t)c.M, (uint32_t)c.K, (uint32_t)c.N, (uint32_t)rs,
-                            (uint32_t)ceil(f.err)};
-        gk_tuning_put_rank(&r->t, pt);
-        prev_r[p] = pt.r;
-      } else {
-        if (got < 0)
-          tn_note(r, "rank: no crossover at M=%zu K=%zu N=%zu (fused time did not grow with r)",
-                  c.M, c.K, c.N);
-        incomplete++;
-      }
-      free(pw), free(c.pu), free(c.pv);
+      snprintf(group, sizeof group, "rank_M%zu_K%zu_N%zu", pt->M, pt->K, pt->N);
+      snprintf(title, sizeof title, "dense K=%zu N=%zu", pt->K, pt->N);
+      pt->sd = tn_series_new(r, group, title);
+      snprintf(title, sizeof title, "fused rank-r M=%zu", pt->M);
+      pt->sf = tn_series_new(r, group, title);
     }
-  if (incomplete || step < step_total)
-    tn_note(r, "rank: %zu of %zu grid points measured", step - (size_t)incomplete,
-            step_total);
-  /* the plotted curves: sorted by r (the search visits r out of order),
+    float *pw = point_open(&c, pt);
+    /* the guess: r* of the previous M for this (K, N), which moves
+     * slowly with M, else 90% of the arithmetic break-even */
+    double be = (double)pt->K * pt->N / ((double)pt->K + pt->N);
+    c.dense_ns = 0;
+    /* a crossing outside the pass's ranks gets a pass around it */
+    if (pass(&c, pt, prev_r[p] ? (double)prev_r[p] : 0.9 * be, cfg) && pt->fitted &&
+        !inside(pt))
+      pass(&c, pt, pt->f.r, cfg);
+    if (c.dense_ns > 0) s_per_flop = 1e-9 * c.dense_ns / (2.0 * pt->M * pt->K * pt->N);
+    /* the plotted shape also gets an even sweep of r */
+    for (size_t k = 1; pt->sf && pt->passes && k <= 8 && !tn_should_stop(); k++)
+      ratio_at(&c, pt->rmax * k / 8, cfg);
+    point_close(&c, pw);
+    if (pt->passes && pt->fitted) prev_r[p] = (size_t)fmin(fmax(0, pt->f.r), pt->rmax);
+  }
+  /* Then, while time is left, another pass at the point whose fit is
+   * least sure, centred on its crossing: comparisons at other moments,
+   * at the ranks that matter, until every fit is sure enough. One pass
+   * is never sure: the error estimated from its few residuals is itself
+   * a guess, and only a pass at another moment shows a load that lasted
+   * through the first. */
+  while (!tn_should_stop()) {
+    rank_point *worst = NULL;
+    double worst_err = TARGET_ERR;
+    for (size_t i = 0; i < n_pts; i++) {
+      rank_point *pt = &pts[i];
+      double e = pt->fitted && pt->passes > 1 ? pt->f.err : INFINITY;
+      if (pt->passes && pt->passes < MAX_PASSES && pt->pass_s < tn_time_left() &&
+          e > worst_err)
+        worst = pt, worst_err = e;
+    }
+    if (!worst) break;
+    tn_progress(-1, "M=%zu K=%zu N=%zu, pass %d", worst->M, worst->K, worst->N,
+                worst->passes + 1);
+    float *pw = point_open(&c, worst);
+    pass(&c, worst, worst->fitted ? worst->f.r : worst->centre, cfg);
+    point_close(&c, pw);
+  }
+  size_t unsure = 0;
+  for (size_t i = 0; i < n_pts; i++) {
+    rank_point *pt = &pts[i];
+    if (!pt->passes) continue;
+    if (!pt->fitted) {
+      tn_note(r, "rank: no crossover at M=%zu K=%zu N=%zu (fused time did not grow with r)",
+              pt->M, pt->K, pt->N);
+      continue;
+    }
+    /* the largest grid rank at or below the crossing, within [0, rmax];
+     * the error no larger than that range either */
+    double rmax = (double)pt->rmax;
+    double rs = fmin(fmax(0, R_STEP * floor(pt->f.r / R_STEP)), rmax);
+    gk_tuning_put_rank(&r->t, (gk_rank_point){(uint32_t)pt->M, (uint32_t)pt->K, (uint32_t)pt->N,
+                                              (uint32_t)rs, (uint32_t)fmin(ceil(pt->f.err), rmax)});
+    measured++;
+    unsure += pt->f.err > TARGET_ERR;
+  }
+  if (measured < n_pts)
+    tn_note(r, "rank: %zu of %zu grid points measured", measured, n_pts);
+  if (unsure)
+    tn_note(r, "rank: %zu of the crossovers less sure than ±%.0f ranks (a noisy machine: the "
+               "time ran out, or their passes were spent)", unsure, TARGET_ERR);
+  free(pts);
+  /* the plotted curves: sorted by r (the passes visit r out of order),
    * one point per r (the fastest, as everywhere) */
   for (size_t i = 0; i < r->n_series; i++) {
     tn_series *s = &r->series[i];
