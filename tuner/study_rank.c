@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "fit.h"
 #include "kernels/gemm/gemm.h"
 #include "progress.h"
 #include "tune.h"
@@ -77,22 +78,6 @@ static double ratio_at(rank_case *c, size_t r, const tn_config *cfg) {
   return pr.ratio;
 }
 
-static int cmp_double(const void *a, const void *b) {
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
-
-static double median(double *v, size_t n) {
-  qsort(v, n, sizeof v[0], cmp_double);
-  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
-
-/* The fitted crossover of one grid point. */
-typedef struct rank_fit {
-  double r;   /* ratio 1 on the fitted line (unclamped, off the grid) */
-  double err; /* its standard error in ranks, from the residuals */
-} rank_fit;
-
 /* Ranks timed per pass: evenly from 0.8 to 1.2 times the pass's centre.
  * Narrow, as the line is only needed where it crosses 1: the fused cost
  * bends where the factors outgrow a cache level (at M = 1, U and V leave
@@ -105,42 +90,12 @@ typedef struct rank_fit {
 static size_t ranks_per_pass(tn_effort e) { return e == TN_QUICK ? 5 : MAX_RANKS; }
 #define MAX_PASSES 4 /* per point: one noisy point cannot take all the time */
 #define MAX_FIT (MAX_PASSES * MAX_RANKS)
+_Static_assert(MAX_FIT <= TN_FIT_MAX, "a point's comparisons fit one line");
 /* A fit is sure enough when its standard error is a quarter of the grid
  * step: two runs then rarely round to ranks a step apart. */
 #define TARGET_ERR (R_STEP / 4.0)
 
-/* Theil–Sen line through (x_i, y_i): the median of the pairwise slopes
- * and the median intercept, so one comparison spoilt by a burst of load
- * cannot drag it (up to 29% of the points may be wild). Solved for y = 1.
- * The error is the residual standard error carried to the solution as a
- * least-squares line would carry it: not robust on purpose, so that a
- * wild point the line ignored still shows as doubt. Returns 0 when y does
- * not grow with x: nothing to solve. */
-static int fit_line(const double *x, const double *y, size_t n, rank_fit *f) {
-  double sl[MAX_FIT * (MAX_FIT - 1) / 2], v[MAX_FIT];
-  size_t ns = 0;
-  for (size_t i = 0; i < n; i++)
-    for (size_t j = i + 1; j < n; j++)
-      if (x[j] != x[i]) sl[ns++] = (y[j] - y[i]) / (x[j] - x[i]);
-  if (ns == 0) return 0;
-  double b = median(sl, ns);
-  if (!(b > 0)) return 0;
-  for (size_t i = 0; i < n; i++) v[i] = y[i] - b * x[i];
-  double a = median(v, n);
-  f->r = (1 - a) / b;
-  double mean = 0, sxx = 0, sse = 0;
-  for (size_t i = 0; i < n; i++) mean += x[i] / (double)n;
-  for (size_t i = 0; i < n; i++) {
-    double e = y[i] - a - b * x[i];
-    sxx += (x[i] - mean) * (x[i] - mean);
-    sse += e * e;
-  }
-  /* the residual scale, in ranks (two degrees of freedom went to the line) */
-  double s = n > 2 ? sqrt(sse / (double)(n - 2)) / b : 0;
-  f->err = s * sqrt(1.0 / (double)n + (f->r - mean) * (f->r - mean) / sxx);
-  return 1;
-}
-
+/* The grid rank nearest r, within [R_STEP, rmax]. */
 static size_t on_grid(double r, size_t rmax) {
   double g = R_STEP * floor(r / R_STEP + 0.5);
   return g < R_STEP ? R_STEP : g > (double)rmax ? rmax : (size_t)g;
@@ -152,8 +107,8 @@ typedef struct rank_point {
   size_t n;                      /* comparisons so far */
   double x[MAX_FIT], y[MAX_FIT]; /* rank, ratio fused/dense */
   int passes;                    /* complete passes */
-  int fitted;                    /* f is the line through them */
-  rank_fit f;
+  int fitted;                    /* a line through them rises: f holds */
+  tn_crossing f;                 /* where that line reaches ratio 1 */
   double centre;                 /* of the last pass */
   double pass_s;                 /* how long the last pass took */
   tn_series *sd, *sf;            /* its plotted curves, or NULL */
@@ -180,7 +135,7 @@ static int pass(rank_case *c, rank_point *pt, double centre, const tn_config *cf
     }
     pt->x[pt->n] = (double)rk, pt->y[pt->n] = q, pt->n++;
   }
-  pt->fitted = fit_line(pt->x, pt->y, pt->n, &pt->f);
+  pt->fitted = tn_fit_crossing(pt->x, pt->y, pt->n, 1.0, &pt->f);
   pt->passes += done;
   pt->pass_s = tn_now() - t0;
   return done;
@@ -191,7 +146,7 @@ static int pass(rank_case *c, rank_point *pt, double centre, const tn_config *cf
 static int inside(const rank_point *pt) {
   double lo = (double)on_grid(pt->centre * (1 - SPREAD), pt->rmax);
   double hi = (double)on_grid(pt->centre * (1 + SPREAD), pt->rmax);
-  return pt->f.r >= lo - R_STEP && pt->f.r <= hi + R_STEP;
+  return pt->f.x >= lo - R_STEP && pt->f.x <= hi + R_STEP;
 }
 
 /* Makes c the case of pt: dense W packed, room for the factors of any
@@ -280,13 +235,13 @@ void tn_study_rank(const tn_config *cfg, tn_results *r) {
     /* a crossing outside the pass's ranks gets a pass around it */
     if (pass(&c, pt, prev_r[p] ? (double)prev_r[p] : 0.9 * be, cfg) && pt->fitted &&
         !inside(pt))
-      pass(&c, pt, pt->f.r, cfg);
+      pass(&c, pt, pt->f.x, cfg);
     if (c.dense_ns > 0) s_per_flop = 1e-9 * c.dense_ns / (2.0 * pt->M * pt->K * pt->N);
     /* the plotted shape also gets an even sweep of r */
     for (size_t k = 1; pt->sf && pt->passes && k <= 8 && !tn_should_stop(); k++)
       ratio_at(&c, pt->rmax * k / 8, cfg);
     point_close(&c, pw);
-    if (pt->passes && pt->fitted) prev_r[p] = (size_t)fmin(fmax(0, pt->f.r), pt->rmax);
+    if (pt->passes && pt->fitted) prev_r[p] = (size_t)fmin(fmax(0, pt->f.x), pt->rmax);
   }
   /* Then, while time is left, another pass at the point whose fit is
    * least sure, centred on its crossing: comparisons at other moments,
@@ -308,7 +263,7 @@ void tn_study_rank(const tn_config *cfg, tn_results *r) {
     tn_progress(-1, "M=%zu K=%zu N=%zu, pass %d", worst->M, worst->K, worst->N,
                 worst->passes + 1);
     float *pw = point_open(&c, worst);
-    pass(&c, worst, worst->fitted ? worst->f.r : worst->centre, cfg);
+    pass(&c, worst, worst->fitted ? worst->f.x : worst->centre, cfg);
     point_close(&c, pw);
   }
   size_t unsure = 0;
@@ -323,7 +278,7 @@ void tn_study_rank(const tn_config *cfg, tn_results *r) {
     /* the largest grid rank at or below the crossing, within [0, rmax];
      * the error no larger than that range either */
     double rmax = (double)pt->rmax;
-    double rs = fmin(fmax(0, R_STEP * floor(pt->f.r / R_STEP)), rmax);
+    double rs = fmin(fmax(0, R_STEP * floor(pt->f.x / R_STEP)), rmax);
     gk_tuning_put_rank(&r->t, (gk_rank_point){(uint32_t)pt->M, (uint32_t)pt->K, (uint32_t)pt->N,
                                               (uint32_t)rs, (uint32_t)fmin(ceil(pt->f.err), rmax)});
     measured++;
