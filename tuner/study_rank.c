@@ -7,13 +7,14 @@
  * Near r* the two times are within noise of each other, so a search that
  * asks "does fused win at r?" rank by rank gets coin tosses there and
  * wanders from run to run. The crossover is fitted instead: the fused
- * cost is affine in r (both of its products grow linearly with r) and
- * dense does not depend on r, so the ratio fused/dense is a line in r. It
- * is measured at a few ranks spread around the expected crossover, each
- * a paired comparison, and a robust line through them is solved for
- * ratio 1: every comparison contributes to r*, none decides it alone, and
- * the residuals state how sure the fit is. Time left once every point
- * has its fit goes to further passes where the fit is least sure. */
+ * cost is close to affine in r (both of its products grow linearly with
+ * r) and dense does not depend on r, so near r* the ratio fused/dense is
+ * a line in r. It is measured at ranks spread around the expected
+ * crossover, each a paired comparison, and a robust line through them is
+ * solved for ratio 1: every comparison contributes to r*, none decides it
+ * alone, and the residuals state how sure the fit is. Time left once
+ * every point has its fit goes to further passes where the fit is least
+ * sure. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
