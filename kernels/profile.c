@@ -129,12 +129,15 @@ static int entry(parser *p, char **tok, int n, gk_tuning *t) {
     t->gemm_mc = v[0], t->gemm_kc = v[1], t->gemm_nc = v[2];
     return 1;
   }
-  if (!strcmp(key, "rank_crossover") && n == 5) {
-    static const uint64_t max[] = {LIMIT_DIM, LIMIT_DIM, LIMIT_DIM, LIMIT_DIM};
-    if (!numbers(p, tok + 1, 4, max, v)) return 0;
+  if (!strcmp(key, "rank_crossover") && n == 6) {
+    static const uint64_t max[] = {LIMIT_DIM, LIMIT_DIM, LIMIT_DIM, LIMIT_DIM, LIMIT_DIM};
+    if (!numbers(p, tok + 1, 5, max, v)) return 0;
     if (!v[0] || !v[1] || !v[2]) return note(p, "zero size in rank_crossover"), 0;
-    if (v[3] > (v[1] < v[2] ? v[1] : v[2])) return note(p, "rank above min(K, N)"), 0;
-    gk_rank_point pt = {(uint32_t)v[0], (uint32_t)v[1], (uint32_t)v[2], (uint32_t)v[3]};
+    uint64_t rmax = v[1] < v[2] ? v[1] : v[2];
+    if (v[3] > rmax) return note(p, "rank above min(K, N)"), 0;
+    if (v[4] > rmax) return note(p, "rank error above min(K, N)"), 0;
+    gk_rank_point pt = {(uint32_t)v[0], (uint32_t)v[1], (uint32_t)v[2], (uint32_t)v[3],
+                        (uint32_t)v[4]};
     if (!gk_tuning_put_rank(t, pt)) return note(p, "too many rank_crossover points"), 0;
     return 1;
   }
@@ -372,8 +375,8 @@ char *gk_profile_format(const gk_tuning *t, const char *signature) {
     sb_printf(&b, "gemm_blocking %zu %zu %zu\n", t->gemm_mc, t->gemm_kc, t->gemm_nc), n++;
   if (t->noise_permille) sb_printf(&b, "noise_permille %u\n", t->noise_permille), n++;
   for (size_t i = 0; i < t->n_rank; i++, n++)
-    sb_printf(&b, "rank_crossover %u %u %u %u\n", t->rank[i].M, t->rank[i].K, t->rank[i].N,
-              t->rank[i].r);
+    sb_printf(&b, "rank_crossover %u %u %u %u %u\n", t->rank[i].M, t->rank[i].K, t->rank[i].N,
+              t->rank[i].r, t->rank[i].err);
   for (size_t i = 0; i < t->n_seq; i++, n++)
     sb_printf(&b, "seq_crossover %s %u %u %u %u\n", gk_seq_kind_name(t->seq[i].kind),
               t->seq[i].param, t->seq[i].d, t->seq[i].causal, t->seq[i].n);

@@ -1,11 +1,11 @@
 /* The machine profile: the tuner's measurements as a versioned, sorted,
  * line-based text file that the library reads once at initialisation.
  *
- *   greenkern-profile 1
+ *   greenkern-profile 2
  *   signature x86_64;GenuineIntel;family 6 model 207 stepping 2;avx2 ...;build=...
  *   gemm_blocking 240 512 4096
  *   noise_permille 25
- *   rank_crossover 128 768 768 304          (M K N r)
+ *   rank_crossover 128 768 768 304 5        (M K N r, and r's standard error)
  *   seq_crossover hamming_linear 16 64 0 512 (kind param d causal n)
  *   single_thread_below gemm 4000000
  *   tune_threads 2
@@ -27,7 +27,8 @@
 #include "greenkern.h"
 #include "tuning.h"
 
-#define GK_PROFILE_VERSION 1
+/* 2: rank_crossover states the fit's standard error (a fifth number) */
+#define GK_PROFILE_VERSION 2
 #define GK_PROFILE_MAX_BYTES ((size_t)1 << 20) /* larger files are refused */
 #define GK_PROFILE_MAX_LINE 1024               /* longer lines are rejected */
 

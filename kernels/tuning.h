@@ -11,9 +11,11 @@
 #include "ops.h"
 
 /* One measured point of the rank crossover: for an M x K -> N layer the
- * fused rank-r path beats dense for every r <= r (0: never). */
+ * fused rank-r path beats dense for every r <= r (0: never). err: the
+ * standard error of the measurement in ranks, as the tuner's fit states
+ * it (report only). */
 typedef struct gk_rank_point {
-  uint32_t M, K, N, r;
+  uint32_t M, K, N, r, err;
 } gk_rank_point;
 
 /* Sequence-length crossovers. Only HAMMING_LINEAR steers the library; the

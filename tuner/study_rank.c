@@ -2,13 +2,24 @@
  * at which the fused rank-r path beats dense. Both run as linear-layer
  * plans run them: weights packed once (dense W = U·V, or the factors U
  * and V), then the packed GEMM or the fused rank-r kernel per call, with
- * the tuned variants. Binary search over r on a grid of step 16 assumes
- * the fused time grows with r, as both of its products do. Each step
- * times dense and fused in alternation and decides by their paired ratio. */
+ * the tuned variants.
+ *
+ * Near r* the two times are within noise of each other, so a search that
+ * asks "does fused win at r?" rank by rank gets coin tosses there and
+ * wanders from run to run. The crossover is fitted instead: the fused
+ * cost is close to affine in r (both of its products grow linearly with
+ * r) and dense does not depend on r, so near r* the ratio fused/dense is
+ * a line in r. It is measured at ranks spread around the expected
+ * crossover, each a paired comparison, and a robust line through them is
+ * solved for ratio 1: every comparison contributes to r*, none decides it
+ * alone, and the residuals state how sure the fit is. Time left once
+ * every point has its fit goes to further passes where the fit is least
+ * sure. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "fit.h"
 #include "kernels/gemm/gemm.h"
 #include "progress.h"
 #include "tune.h"
@@ -19,9 +30,11 @@ typedef struct rank_case {
   const gk_gemm_impl *dense, *fused;
   size_t M, K, N, r;
   int threads;
-  const float *X;
-  float *Y;
+  const float *X, *Uraw, *Vraw; /* full-size random operands */
+  float *Y, *pu, *pv;           /* output, buffers for the packed factors */
   gk_packed_b W, U, V;
+  tn_series *sd, *sf; /* the plotted curves of this point, or NULL */
+  double dense_ns;    /* fastest dense call seen at this point */
 } rank_case;
 
 static void run_dense(void *p) {
@@ -38,46 +51,121 @@ static void run_fused(void *p) {
 /* Packed factors of rank r from the leading columns/rows of full-size
  * random matrices: only the timing matters here (the variant study has
  * checked the fused kernels against the scalar ones). */
-static void pack_factors(rank_case *c, const float *Uraw, const float *Vraw, float *pu, float *pv) {
+static void pack_factors(rank_case *c) {
   /* U as plans pack it: panels of u_nr(r), the narrow tile for small r */
   unsigned unr = c->fused->u_nr(c->r);
-  c->fused->pack_nr(Uraw, c->K, GK_WEIGHT_KN, c->K, c->r, unr, pu);
-  c->fused->pack(Vraw, c->N, GK_WEIGHT_KN, c->r, c->N, pv);
-  c->U = (gk_packed_b){pu, c->K, c->r, unr};
-  c->V = (gk_packed_b){pv, c->r, c->N, c->fused->nr};
+  c->fused->pack_nr(c->Uraw, c->K, GK_WEIGHT_KN, c->K, c->r, unr, c->pu);
+  c->fused->pack(c->Vraw, c->N, GK_WEIGHT_KN, c->r, c->N, c->pv);
+  c->U = (gk_packed_b){c->pu, c->K, c->r, unr};
+  c->V = (gk_packed_b){c->pv, c->r, c->N, c->fused->nr};
 }
 
-/* Does the fused path at rank step i beat dense? Dense and fused are
- * timed in alternation: the decision is the ratio of their fastest
- * samples, which a noisy neighbour moves far less than either time.
- * 1: fused wins, 0: dense wins, -1: time ran out. */
-static int wins(rank_case *c, size_t i, const float *Uraw, const float *Vraw, float *pu,
-                float *pv, const tn_config *cfg, tn_series *sd, tn_series *sf,
-                double *dense_ns) {
-  if (tn_should_stop()) return -1;
-  c->r = i * R_STEP;
-  pack_factors(c, Uraw, Vraw, pu, pv);
+/* The ratio fused/dense at rank r: dense and fused timed in alternation,
+ * the ratio of their fastest samples, which a noisy neighbour moves far
+ * less than either time. 0: time ran out. */
+static double ratio_at(rank_case *c, size_t r, const tn_config *cfg) {
+  if (tn_should_stop()) return 0;
+  c->r = r;
+  pack_factors(c);
   tn_progress(-1, "M=%zu K=%zu N=%zu r=%zu", c->M, c->K, c->N, c->r);
   tn_pair pr = tn_compare(run_dense, c, run_fused, c, &cfg->timing);
-  if (pr.ratio <= 0) return -1;
-  /* within 5%: the decision is the noise's; a second round sharpens both
-   * fastest samples where it matters, next to r* */
-  if (fabs(pr.ratio - 1) < 0.05) {
-    tn_pair p2 = tn_compare(run_dense, c, run_fused, c, &cfg->timing);
-    if (p2.ratio > 0) {
-      if (p2.a.ns < pr.a.ns) pr.a = p2.a;
-      if (p2.b.ns < pr.b.ns) pr.b = p2.b;
-      pr.ratio = pr.b.ns / pr.a.ns;
-    }
-  }
-  if (*dense_ns == 0 || pr.a.ns < *dense_ns) *dense_ns = pr.a.ns;
+  if (pr.ratio <= 0) return 0;
+  if (c->dense_ns == 0 || pr.a.ns < c->dense_ns) c->dense_ns = pr.a.ns;
   /* the plot shows both sides of each pair: times of one moment */
   if (pr.a.samples >= 3) {
-    tn_series_add(sd, (double)c->r, pr.a.ns);
-    tn_series_add(sf, (double)c->r, pr.b.ns);
+    tn_series_add(c->sd, (double)r, pr.a.ns);
+    tn_series_add(c->sf, (double)r, pr.b.ns);
   }
-  return pr.ratio < 1;
+  return pr.ratio;
 }
+
+/* Ranks timed per pass: evenly from 0.8 to 1.2 times the pass's centre.
+ * Narrow, as the line is only needed where it crosses 1: the fused cost
+ * bends where the factors outgrow a cache level (at M = 1, U and V leave
+ * L2 near r*), and a wide lever would carry that bend into r*. More ranks
+ * beyond quick: the error of r* falls as one over the root of their
+ * number, and distinct ranks also average the steps of the kernel's
+ * tiles. */
+#define SPREAD 0.2
+#define MAX_RANKS 9
+static size_t ranks_per_pass(tn_effort e) { return e == TN_QUICK ? 5 : MAX_RANKS; }
+#define MAX_PASSES 4 /* per point: one noisy point cannot take all the time */
+#define MAX_FIT (MAX_PASSES * MAX_RANKS)
+_Static_assert(MAX_FIT <= TN_FIT_MAX, "a point's comparisons fit one line");
+/* A fit is sure enough when its standard error is a quarter of the grid
+ * step: two runs then rarely round to ranks a step apart. */
+#define TARGET_ERR (R_STEP / 4.0)
+
+/* The grid rank nearest r, within [R_STEP, rmax]. */
+static size_t on_grid(double r, size_t rmax) {
+  double g = R_STEP * floor(r / R_STEP + 0.5);
+  return g < R_STEP ? R_STEP : g > (double)rmax ? rmax : (size_t)g;
+}
+
+/* One grid point's comparisons, kept across its passes. */
+typedef struct rank_point {
+  size_t M, K, N, rmax;
+  size_t n;                      /* comparisons so far */
+  double x[MAX_FIT], y[MAX_FIT]; /* rank, ratio fused/dense */
+  int passes;                    /* complete passes */
+  int fitted;                    /* a line through them rises: f holds */
+  tn_crossing f;                 /* where that line reaches ratio 1 */
+  double centre;                 /* of the last pass */
+  double pass_s;                 /* how long the last pass took */
+  tn_series *sd, *sf;            /* its plotted curves, or NULL */
+} rank_point;
+
+/* One pass at pt: dense and fused compared at ranks spread evenly over
+ * ±SPREAD around centre, then the line refitted through every comparison
+ * of the point. Returns 0 when time ran out before the pass was done. */
+static int pass(rank_case *c, rank_point *pt, double centre, const tn_config *cfg) {
+  size_t nr = ranks_per_pass(cfg->effort), prev = 0;
+  double t0 = tn_now();
+  int done = 1;
+  /* no lower than where the spread still spans five grid ranks */
+  pt->centre = centre < 8 * R_STEP ? 8 * R_STEP : centre;
+  for (size_t k = 0; k < nr && pt->n < MAX_FIT; k++) {
+    double at = pt->centre * (1 - SPREAD + 2 * SPREAD * (double)k / (double)(nr - 1));
+    size_t rk = on_grid(at, pt->rmax);
+    if (rk == prev) continue; /* rounded or clamped onto the last one */
+    prev = rk;
+    double q = ratio_at(c, rk, cfg);
+    if (q <= 0) {
+      done = 0;
+      break;
+    }
+    pt->x[pt->n] = (double)rk, pt->y[pt->n] = q, pt->n++;
+  }
+  pt->fitted = tn_fit_crossing(pt->x, pt->y, pt->n, 1.0, &pt->f);
+  pt->passes += done;
+  pt->pass_s = tn_now() - t0;
+  return done;
+}
+
+/* Whether the fitted crossing lies within the last pass's ranks (else the
+ * line was extrapolated there). */
+static int inside(const rank_point *pt) {
+  double lo = (double)on_grid(pt->centre * (1 - SPREAD), pt->rmax);
+  double hi = (double)on_grid(pt->centre * (1 + SPREAD), pt->rmax);
+  return pt->f.x >= lo - R_STEP && pt->f.x <= hi + R_STEP;
+}
+
+/* Makes c the case of pt: dense W packed, room for the factors of any
+ * rank. Returns the packed W, for point_close. */
+static float *point_open(rank_case *c, const rank_point *pt) {
+  c->M = pt->M, c->K = pt->K, c->N = pt->N;
+  c->sd = pt->sd, c->sf = pt->sf;
+  float *pw = tn_alloc(gk_packed_floats(c->K, c->N, c->dense->nr));
+  /* any r <= rmax packed in panels of u_nr(r) <= nr fits K·(rmax + nr) */
+  c->pu = tn_alloc(c->K * (pt->rmax + c->fused->nr));
+  c->pv = tn_alloc(gk_packed_floats(pt->rmax, c->N, c->fused->nr));
+  /* dense on W (any K x N matrix costs the same as U·V would) */
+  c->dense->pack(c->Uraw, c->N, GK_WEIGHT_KN, c->K, c->N, pw);
+  c->W = (gk_packed_b){pw, c->K, c->N, c->dense->nr};
+  return pw;
+}
+
+static void point_close(rank_case *c, float *pw) { free(pw), free(c->pu), free(c->pv); }
 
 typedef struct grid {
   const size_t (*pairs)[2];
@@ -89,15 +177,17 @@ typedef struct grid {
 
 static const size_t all_pairs[][2] = {{768, 768}, {768, 3072}, {3072, 768}, {3072, 3072}};
 static const size_t quick_M[] = {1, 32, 512};
-static const size_t default_M[] = {1, 8, 64, 256, 1024, 4096};
+static const size_t default_M[] = {1, 8, 32, 128, 512, 2048};
 static const size_t thorough_M[] = {1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096};
 
 /* quick and default: BERT-base's three layer shapes (attention projections
- * 768 -> 768, FFN 768 -> 3072 -> 768); thorough adds 3072 -> 3072, whose
- * M = 4096 point alone costs tens of seconds here */
+ * 768 -> 768, FFN 768 -> 3072 -> 768), at M the benchmark suite's lowrank
+ * set also runs, so the two can be compared point by point (plans hold the
+ * crossover's share of the break-even beyond the last M); thorough adds
+ * 3072 -> 3072, whose M = 4096 point alone costs tens of seconds here */
 static grid grid_for(tn_effort e) {
   if (e == TN_QUICK) return (grid){all_pairs, 3, quick_M, 3, 32};
-  if (e == TN_DEFAULT) return (grid){all_pairs, 3, default_M, 6, 64};
+  if (e == TN_DEFAULT) return (grid){all_pairs, 3, default_M, 6, 128};
   return (grid){all_pairs, 4, thorough_M, 13, 128};
 }
 
@@ -110,94 +200,98 @@ void tn_study_rank(const tn_config *cfg, tn_results *r) {
   tn_fill(X, maxM * maxK, 11), tn_fill(Uraw, maxK * maxN, 12), tn_fill(Vraw, maxK * maxN, 13);
   /* threads 0: each path picks its thread count by its work, as a plan
    * does (the thread study's thresholds are live by now) */
-  rank_case c = {vd->impl, vf->impl, 0, 0, 0, 0, 0, X, Y, {0}, {0}, {0}};
-  size_t step_total = g.n_pairs * g.n_M, step = 0;
+  rank_case c = {.dense = vd->impl, .fused = vf->impl, .X = X, .Uraw = Uraw, .Vraw = Vraw, .Y = Y};
+  size_t n_pts = g.n_pairs * g.n_M, measured = 0;
+  rank_point *pts = calloc(n_pts, sizeof *pts);
+  if (!pts) {
+    tn_note(r, "rank: out of memory");
+    free(X), free(Y), free(Uraw), free(Vraw);
+    return;
+  }
   double s_per_flop = 0;
   size_t prev_r[4] = {0};
-  int incomplete = 0;
-  /* small M first: cheap points are measured before the time runs out */
-  for (size_t m = 0; m < g.n_M && !tn_should_stop(); m++)
-    for (size_t p = 0; p < g.n_pairs && !tn_should_stop(); p++, step++) {
-      c.M = g.Ms[m], c.K = g.pairs[p][0], c.N = g.pairs[p][1];
-      size_t rmax = c.K < c.N ? c.K : c.N;
-      /* predicted dense call from the speed measured so far */
-      if (!tn_affordable(s_per_flop * 2.0 * c.M * c.K * c.N)) {
-        incomplete++;
-        continue;
-      }
-      float *pw = tn_alloc(gk_packed_floats(c.K, c.N, c.dense->nr));
-      /* any r <= rmax packed in panels of u_nr(r) <= nr fits K·(rmax + nr) */
-      float *pu = tn_alloc(c.K * (rmax + c.fused->nr));
-      float *pv = tn_alloc(gk_packed_floats(rmax, c.N, c.fused->nr));
-      /* dense on W (any K x N matrix costs the same as U·V would) */
-      c.dense->pack(Uraw, c.N, GK_WEIGHT_KN, c.K, c.N, pw);
-      c.W = (gk_packed_b){pw, c.K, c.N, c.dense->nr};
-      tn_progress((double)step / step_total, "M=%zu K=%zu N=%zu", c.M, c.K, c.N);
+  /* First one pass at every point, small M first: cheap points are
+   * measured before the time runs out. */
+  for (size_t i = 0; i < n_pts && !tn_should_stop(); i++) {
+    rank_point *pt = &pts[i];
+    size_t p = i % g.n_pairs;
+    pt->M = g.Ms[i / g.n_pairs], pt->K = g.pairs[p][0], pt->N = g.pairs[p][1];
+    pt->rmax = pt->K < pt->N ? pt->K : pt->N;
+    /* predicted dense call from the speed measured so far */
+    if (!tn_affordable(s_per_flop * 2.0 * pt->M * pt->K * pt->N)) continue;
+    tn_progress((double)i / n_pts, "M=%zu K=%zu N=%zu", pt->M, pt->K, pt->N);
+    if (pt->M == g.plot_M) {
       char group[48], title[48];
-      snprintf(group, sizeof group, "rank_M%zu_K%zu_N%zu", c.M, c.K, c.N);
-      tn_series *sf = NULL, *sd = NULL;
-      if (c.M == g.plot_M) {
-        snprintf(title, sizeof title, "dense K=%zu N=%zu", c.K, c.N);
-        sd = tn_series_new(r, group, title);
-        snprintf(title, sizeof title, "fused rank-r M=%zu", c.M);
-        sf = tn_series_new(r, group, title);
-      }
-      /* Ranks are steps i·R_STEP, i = 1..steps. lo: a step known to win
-       * (0: none), hi: known to lose (steps + 1: none). Galloping from a
-       * guess — the r* of the previous M for this (K, N), which moves
-       * slowly with M, else 90% of the break-even — brackets r* in a few
-       * comparisons; bisection finishes. */
-      const size_t steps = rmax / R_STEP;
-      size_t lo = 0, hi = steps + 1;
-      double be = (double)c.K * c.N / ((double)c.K + c.N);
-      size_t guess = prev_r[p] ? prev_r[p] / R_STEP : (size_t)(0.9 * be / R_STEP);
-      if (guess < 1) guess = 1;
-      if (guess > steps) guess = steps;
-      double dense_ns = 0;
-      int ok = 1, w = wins(&c, guess, Uraw, Vraw, pu, pv, cfg, sd, sf, &dense_ns);
-      if (w < 0) ok = 0;
-      else if (w) {
-        lo = guess;
-        for (size_t d = 1; ok && lo + d < hi; d *= 2) {
-          int x = wins(&c, lo + d, Uraw, Vraw, pu, pv, cfg, sd, sf, &dense_ns);
-          if (x < 0) ok = 0;
-          else if (x) lo += d;
-          else { hi = lo + d; break; }
-        }
-      } else {
-        hi = guess;
-        for (size_t d = 1; ok && hi > lo + d; d *= 2) {
-          int x = wins(&c, hi - d, Uraw, Vraw, pu, pv, cfg, sd, sf, &dense_ns);
-          if (x < 0) ok = 0;
-          else if (!x) hi -= d;
-          else { lo = hi - d; break; }
-        }
-      }
-      while (ok && hi - lo > 1) {
-        size_t mid = (lo + hi) / 2;
-        int x = wins(&c, mid, Uraw, Vraw, pu, pv, cfg, sd, sf, &dense_ns);
-        if (x < 0) ok = 0;
-        else if (x) lo = mid;
-        else hi = mid;
-      }
-      if (dense_ns > 0) s_per_flop = 1e-9 * dense_ns / (2.0 * c.M * c.K * c.N);
-      /* the plotted shape also gets an even sweep of r */
-      for (size_t k = 1; sf && ok && k <= 8 && !tn_should_stop(); k++)
-        wins(&c, rmax * k / 8 / R_STEP, Uraw, Vraw, pu, pv, cfg, sd, sf, &dense_ns);
-      if (ok && hi - lo <= 1) {
-        gk_rank_point pt = {(uint32_t)c.M, (uint32_t)c.K, (uint32_t)c.N,
-                            (uint32_t)(lo * R_STEP)};
-        gk_tuning_put_rank(&r->t, pt);
-        prev_r[p] = lo * R_STEP;
-      } else {
-        incomplete++;
-      }
-      free(pw), free(pu), free(pv);
+      snprintf(group, sizeof group, "rank_M%zu_K%zu_N%zu", pt->M, pt->K, pt->N);
+      snprintf(title, sizeof title, "dense K=%zu N=%zu", pt->K, pt->N);
+      pt->sd = tn_series_new(r, group, title);
+      snprintf(title, sizeof title, "fused rank-r M=%zu", pt->M);
+      pt->sf = tn_series_new(r, group, title);
     }
-  if (incomplete || step < step_total)
-    tn_note(r, "rank: %zu of %zu grid points measured (time limit)",
-            step - (size_t)incomplete, step_total);
-  /* the plotted curves: sorted by r (the search visits r out of order),
+    float *pw = point_open(&c, pt);
+    /* the guess: r* of the previous M for this (K, N), which moves
+     * slowly with M, else 90% of the arithmetic break-even */
+    double be = (double)pt->K * pt->N / ((double)pt->K + pt->N);
+    c.dense_ns = 0;
+    /* a crossing outside the pass's ranks gets a pass around it */
+    if (pass(&c, pt, prev_r[p] ? (double)prev_r[p] : 0.9 * be, cfg) && pt->fitted &&
+        !inside(pt))
+      pass(&c, pt, pt->f.x, cfg);
+    if (c.dense_ns > 0) s_per_flop = 1e-9 * c.dense_ns / (2.0 * pt->M * pt->K * pt->N);
+    /* the plotted shape also gets an even sweep of r */
+    for (size_t k = 1; pt->sf && pt->passes && k <= 8 && !tn_should_stop(); k++)
+      ratio_at(&c, pt->rmax * k / 8, cfg);
+    point_close(&c, pw);
+    if (pt->passes && pt->fitted) prev_r[p] = (size_t)fmin(fmax(0, pt->f.x), pt->rmax);
+  }
+  /* Then, while time is left, another pass at the point whose fit is
+   * least sure, centred on its crossing: comparisons at other moments,
+   * at the ranks that matter, until every fit is sure enough. One pass
+   * is never sure: the error estimated from its few residuals is itself
+   * a guess, and only a pass at another moment shows a load that lasted
+   * through the first. */
+  while (!tn_should_stop()) {
+    rank_point *worst = NULL;
+    double worst_err = TARGET_ERR;
+    for (size_t i = 0; i < n_pts; i++) {
+      rank_point *pt = &pts[i];
+      double e = pt->fitted && pt->passes > 1 ? pt->f.err : INFINITY;
+      if (pt->passes && pt->passes < MAX_PASSES && pt->pass_s < tn_time_left() &&
+          e > worst_err)
+        worst = pt, worst_err = e;
+    }
+    if (!worst) break;
+    tn_progress(-1, "M=%zu K=%zu N=%zu, pass %d", worst->M, worst->K, worst->N,
+                worst->passes + 1);
+    float *pw = point_open(&c, worst);
+    pass(&c, worst, worst->fitted ? worst->f.x : worst->centre, cfg);
+    point_close(&c, pw);
+  }
+  size_t unsure = 0;
+  for (size_t i = 0; i < n_pts; i++) {
+    rank_point *pt = &pts[i];
+    if (!pt->passes) continue;
+    if (!pt->fitted) {
+      tn_note(r, "rank: no crossover at M=%zu K=%zu N=%zu (fused time did not grow with r)",
+              pt->M, pt->K, pt->N);
+      continue;
+    }
+    /* the largest grid rank at or below the crossing, within [0, rmax];
+     * the error no larger than that range either */
+    double rmax = (double)pt->rmax;
+    double rs = fmin(fmax(0, R_STEP * floor(pt->f.x / R_STEP)), rmax);
+    gk_tuning_put_rank(&r->t, (gk_rank_point){(uint32_t)pt->M, (uint32_t)pt->K, (uint32_t)pt->N,
+                                              (uint32_t)rs, (uint32_t)fmin(ceil(pt->f.err), rmax)});
+    measured++;
+    unsure += pt->f.err > TARGET_ERR;
+  }
+  if (measured < n_pts)
+    tn_note(r, "rank: %zu of %zu grid points measured", measured, n_pts);
+  if (unsure)
+    tn_note(r, "rank: %zu of the crossovers less sure than ±%.0f ranks (a noisy machine: the "
+               "time ran out, or their passes were spent)", unsure, TARGET_ERR);
+  free(pts);
+  /* the plotted curves: sorted by r (the passes visit r out of order),
    * one point per r (the fastest, as everywhere) */
   for (size_t i = 0; i < r->n_series; i++) {
     tn_series *s = &r->series[i];

@@ -36,8 +36,8 @@ static void sample(gk_tuning *t) {
   t->tune_threads = 2;
   const uint32_t Ms[] = {1, 64, 4096};
   for (int i = 0; i < 3; i++) {
-    gk_tuning_put_rank(t, (gk_rank_point){Ms[i], 768, 3072, 100 + 50 * (uint32_t)i});
-    gk_tuning_put_rank(t, (gk_rank_point){Ms[i], 768, 768, 80 + 40 * (uint32_t)i});
+    gk_tuning_put_rank(t, (gk_rank_point){Ms[i], 768, 3072, 100 + 50 * (uint32_t)i, 4});
+    gk_tuning_put_rank(t, (gk_rank_point){Ms[i], 768, 768, 80 + 40 * (uint32_t)i, 7 + (uint32_t)i});
   }
   gk_tuning_put_seq(t, (gk_seq_point){GK_SEQ_KIND_HAMMING_LINEAR, 16, 64, 1, 384});
   gk_tuning_put_seq(t, (gk_seq_point){GK_SEQ_KIND_HAMMING_LINEAR, 16, 64, 0, 256});
@@ -90,11 +90,12 @@ static void test_foreign_older_newer(void **state) {
   expect_refused(text, strlen(text));
   free(text);
   text = gk_profile_format(&a, SIG);
-  for (const char *ver = "0"; ver; ver = (*ver == '0') ? "2" : NULL) {
-    char *copy = strdup(text);
-    copy[strlen("greenkern-profile ")] = *ver;
+  /* 0, the version before this one (its rank entries lack a field), the next */
+  const int versions[] = {0, GK_PROFILE_VERSION - 1, GK_PROFILE_VERSION + 1};
+  for (size_t i = 0; i < sizeof versions / sizeof versions[0]; i++) {
+    char *body = strchr(text, '\n'), copy[8192];
+    snprintf(copy, sizeof copy, "greenkern-profile %d%s", versions[i], body);
     expect_refused(copy, strlen(copy));
-    free(copy);
   }
   /* our signature as a prefix of theirs is still foreign */
   char sig_longer[256];
@@ -133,7 +134,7 @@ static void test_garbage(void **state) {
   expect_refused("greenkern-profile\n", 18);
   expect_refused("greenkern-profile 99999999999999999999999\n", 42);
   char header[512];
-  snprintf(header, sizeof header, "greenkern-profile 1\nsignature %s\n", SIG);
+  snprintf(header, sizeof header, "greenkern-profile %d\nsignature %s\n", GK_PROFILE_VERSION, SIG);
   expect_refused(header, strlen(header)); /* no trailer */
   /* random bytes, with and without a valid header in front */
   unsigned seed = 12345;
@@ -156,15 +157,17 @@ static void test_hostile_entries(void **state) {
   (void)state;
   size_t cap = 300000, n = 0;
   char *buf = malloc(cap);
-  n += (size_t)snprintf(buf + n, cap - n, "greenkern-profile 1\nsignature %s\n", SIG);
+  n += (size_t)snprintf(buf + n, cap - n, "greenkern-profile %d\nsignature %s\n",
+                        GK_PROFILE_VERSION, SIG);
   const char *bad[] = {
-      "rank_crossover 99999999999999999999999999 768 768 10",
-      "rank_crossover 64 768 768 18446744073709551616",
-      "rank_crossover 64 768 768 769",          /* r > min(K, N) */
-      "rank_crossover 0 768 768 10",            /* zero size */
-      "rank_crossover -1 768 768 10",           /* sign */
-      "rank_crossover 64 768 768 1e3",          /* exponent */
-      "rank_crossover 64 768 768",              /* missing field */
+      "rank_crossover 99999999999999999999999999 768 768 10 1",
+      "rank_crossover 64 768 768 18446744073709551616 1",
+      "rank_crossover 64 768 768 769 1",        /* r > min(K, N) */
+      "rank_crossover 64 768 768 300 769",      /* error > min(K, N) */
+      "rank_crossover 0 768 768 10 1",          /* zero size */
+      "rank_crossover -1 768 768 10 1",         /* sign */
+      "rank_crossover 64 768 768 1e3 1",        /* exponent */
+      "rank_crossover 64 768 768 300",          /* missing field (version 1's form) */
       "gemm_blocking 1 1 1",                    /* below sane */
       "gemm_blocking 99999999 64 64",           /* above sane */
       "single_thread_below nosuchop 100",
@@ -188,7 +191,7 @@ static void test_hostile_entries(void **state) {
   /* a NUL byte inside an entry */
   memcpy(buf + n, "gemm_blocking 64\0 64 64\n", 24), n += 24, entries++;
   /* the good ones */
-  n += (size_t)snprintf(buf + n, cap - n, "rank_crossover 64 768 768 300\n"
+  n += (size_t)snprintf(buf + n, cap - n, "rank_crossover 64 768 768 300 6\n"
                                           "# a comment, not an entry\n"
                                           "\n"
                                           "gemm_blocking 64 256 2048\n");
@@ -203,6 +206,7 @@ static void test_hostile_entries(void **state) {
   assert_int_equal(res.rejected, entries - 2);
   assert_int_equal(t.n_rank, 1);
   assert_int_equal(t.rank[0].r, 300);
+  assert_int_equal(t.rank[0].err, 6);
   assert_int_equal(t.gemm_mc, 64);
   assert_int_equal(t.gemm_kc, 256);
   assert_string_equal(t.variant[GK_OP_GEMM], "");
@@ -216,8 +220,8 @@ static void test_variant_must_run_here(void **state) {
   for (size_t i = 0; i < r->count; i++) {
     const gk_variant *v = r->v[i];
     char text[512];
-    snprintf(text, sizeof text, "greenkern-profile 1\nsignature %s\nvariant %s %s\nend 1\n",
-             SIG, gk_op_to_name(v->op), v->name);
+    snprintf(text, sizeof text, "greenkern-profile %d\nsignature %s\nvariant %s %s\nend 1\n",
+             GK_PROFILE_VERSION, SIG, gk_op_to_name(v->op), v->name);
     gk_tuning t;
     memset(&t, 0, sizeof t);
     gk_profile_result res;

@@ -48,20 +48,22 @@ static void test_scenario(void **state) {
     if (r->v[i]->op == GK_OP_GEMM && r->v[i]->isa == GK_ISA_SCALAR) scalar = r->v[i]->name;
   snprintf(path, sizeof path, "%s/profile", dir);
   int tuned = 0;
-  const char *entries = "rank_crossover 128 768 768 100\n"
+  const char *entries = "rank_crossover 128 768 768 100 5\n"
                         "seq_crossover hamming_linear 16 64 0 999\n"
                         "seq_crossover linformer_full 128 64 0 2048\n";
   if (!strcmp(scenario, "valid") || !strcmp(scenario, "xdg") || !strcmp(scenario, "off")) {
-    snprintf(text, sizeof text, "greenkern-profile 1\nsignature %s\n%svariant gemm %s\nend 4\n",
-             sig, entries, scalar);
+    snprintf(text, sizeof text, "greenkern-profile %d\nsignature %s\n%svariant gemm %s\nend 4\n",
+             GK_PROFILE_VERSION, sig, entries, scalar);
     tuned = strcmp(scenario, "off") != 0;
   } else if (!strcmp(scenario, "partial")) {
     snprintf(text, sizeof text,
-             "greenkern-profile 1\nsignature %s\n%svariant gemm nonexistent\n"
-             "rank_crossover 99999999999999999999 1 1 1\nend 5\n", sig, entries);
+             "greenkern-profile %d\nsignature %s\n%svariant gemm nonexistent\n"
+             "rank_crossover 99999999999999999999 1 1 1 0\nend 5\n", GK_PROFILE_VERSION, sig,
+             entries);
     tuned = 1;
   } else if (!strcmp(scenario, "foreign")) {
-    snprintf(text, sizeof text, "greenkern-profile 1\nsignature %s;other\n%send 3\n", sig, entries);
+    snprintf(text, sizeof text, "greenkern-profile %d\nsignature %s;other\n%send 3\n",
+             GK_PROFILE_VERSION, sig, entries);
   } else if (!strcmp(scenario, "garbage")) {
     unsigned seed = 7;
     for (size_t i = 0; i < sizeof text - 1; i++) text[i] = (char)(1 + rand_r(&seed) % 255);

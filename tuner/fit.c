@@ -1,0 +1,41 @@
+#include "fit.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+static int cmp_double(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+static double median(double *v, size_t n) {
+  qsort(v, n, sizeof v[0], cmp_double);
+  return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+int tn_fit_crossing(const double *x, const double *y, size_t n, double level, tn_crossing *c) {
+  if (n > TN_FIT_MAX) return 0;
+  double sl[TN_FIT_MAX * (TN_FIT_MAX - 1) / 2], v[TN_FIT_MAX];
+  size_t ns = 0;
+  for (size_t i = 0; i < n; i++)
+    for (size_t j = i + 1; j < n; j++)
+      if (x[j] != x[i]) sl[ns++] = (y[j] - y[i]) / (x[j] - x[i]);
+  if (ns == 0) return 0;
+  double b = median(sl, ns);
+  if (!(b > 0)) return 0;
+  for (size_t i = 0; i < n; i++) v[i] = y[i] - b * x[i];
+  double a = median(v, n);
+  double mean = 0, sxx = 0, sse = 0;
+  for (size_t i = 0; i < n; i++) mean += x[i] / (double)n;
+  for (size_t i = 0; i < n; i++) {
+    double e = y[i] - a - b * x[i];
+    sxx += (x[i] - mean) * (x[i] - mean);
+    sse += e * e;
+  }
+  c->x = (level - a) / b;
+  /* the residual scale in units of x (two degrees of freedom went to the
+   * line), then the standard error of the line's value at the solution */
+  double s = n > 2 ? sqrt(sse / (double)(n - 2)) / b : 0;
+  c->err = s * sqrt(1.0 / (double)n + (c->x - mean) * (c->x - mean) / sxx);
+  return 1;
+}
