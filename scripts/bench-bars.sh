@@ -1,64 +1,153 @@
 #!/usr/bin/env bash
-# The issues' performance bars in one side-by-side run: greenkern against its
-# peers in the same benchmark binary, medians of repeated runs, ratios.
-#   scripts/bench-bars.sh [BUILD_DIR] [OUT_JSON]
-# OpenBLAS runs with OPENBLAS_L2_SIZE unset and OPENBLAS_CORETYPE set to
-# $GKB_OPENBLAS_CORETYPE (default Cooperlake): some machines set an older
-# core that halves its speed, and Debian 12's OpenBLAS 0.3.21 does not
-# recognise newer Xeons (family 6 model 207), falling back to Prescott
-# (SSE3) when the variable is unset. The report's context names the kernel
-# it ran. Takes ~10 minutes on 2 cores.
+# The issues' performance bars in side-by-side runs: greenkern against its
+# peers in the same benchmark binary, medians of repeated runs, and the
+# ratios each bar is judged on.
+#   scripts/bench-bars.sh [BUILD_DIR] [OUT_PREFIX]
+# writes OUT_PREFIX-avx512.json and OUT_PREFIX-avx2.json (default
+# bench-bars-*.json), then prints the medians and the ratio tables.
+#
+# OpenBLAS runs with OPENBLAS_L2_SIZE unset and OPENBLAS_CORETYPE set:
+# Debian 12's OpenBLAS 0.3.21 does not recognise newer Xeons (family 6
+# model 207) and falls back to its SSE3 Prescott kernel when the variable
+# is unset, and some machines set an older core that halves its speed. The
+# AVX-512 run uses $GKB_OPENBLAS_CORETYPE (default Cooperlake), the AVX2 run
+# Haswell (the AVX2 bar compares against OpenBLAS's Haswell kernel). Each
+# report's context names the kernel OpenBLAS ran.
+# "% of peak" needs the single-core FMA peak: set GKB_PEAK_GFLOPS (measure
+# it with a peak-FLOPS tool such as the project's shared peak.c).
+# Takes ~12 minutes on 2 cores; run it on a quiet machine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
-out=${2:-bench-bars.json}
+out=${2:-bench-bars}
 bench=$build/bench/greenkern-bench
 [ -x "$bench" ] || { echo "bench-bars: $bench not built (meson setup $build && ninja -C $build)"; exit 2; }
 
-filters=(
-  # dense GEMM, BERT shapes, 1 thread: every AVX-512/AVX2 tile vs peers
-  '^gemm/.*(avx512|avx2|peer).*/M=(128|512)/K=(768|3072)/N=(768|3072)/threads=1'
-  # dense GEMM, 2 threads scaling
-  '^gemm/.*(14x32__avx512|peer:onednn).*/M=2048/K=768/N=3072/threads=(1|2)'
-  # fused rank-r vs dense vs the peers' two calls, K = N = 768
-  '^lowrank/(f32_lowrank_ukernel_14x32__avx512|dense-packed|public|peer:onednn|peer:openblas)/M=(32|128|512)/K=768/N=768/r=(16|64|128|256|384)/threads=1'
+join() { local IFS='|'; echo "(${*})"; }
+avx512_filters=(
+  # dense GEMM, BERT shapes: every AVX-512 tile vs peers, 1 thread; 2 threads scaling
+  '^gemm/.*(avx512|peer).*/M=(128|512|2048)/K=(768|3072)/N=(768|3072)/threads=1'
+  '^gemm/.*(avx512|peer:onednn).*/M=2048/K=768/N=3072/threads=2'
+  # fused rank-r (the default tile) vs dense on W = U·V vs the peers' two calls
+  '^lowrank/(f32_lowrank_ukernel_14x32__avx512|dense-packed|peer:onednn|peer:openblas)/M=(32|128|512|2048)/K=768/N=768/r=(16|32|64|128|192|256|384)/threads=1'
+  '^lowrank/(f32_lowrank_ukernel_14x32__avx512|dense-packed|peer:onednn|peer:openblas)/M=(128|512)/K=(768|3072)/N=(768|3072)/r=(16|64|256)/threads=1'
+  '^lowrank/(f32_lowrank_ukernel_14x32__avx512|peer:onednn|peer:openblas)/M=(512|2048)/K=768/N=768/r=(64|256)/threads=(1|2)'
   # plan overhead at tiny shapes
   '^plan-overhead/'
   # full attention vs Linformer, 12 heads x d=64
-  '^attention/.*avx512/heads=12/d=64/n=(1024|4096)/threads=(1|2)'
-  '^linformer/heads=12/d=64/n=(1024|4096)/k=128/threads=1'
+  '^attention/.*avx512/heads=12/d=64/n=(1024|2048|4096)/threads=(1|2)'
+  '^linformer/heads=12/d=64/n=(1024|2048|4096)/k=128/threads=(1|2)'
   # all-pairs Hamming distances, n = 4096
   '^hamming_dist/(.*avx512|.*avx2|baseline|peer).*/b=256/n=4096/threads=1'
   # Hamming attention, b = 16: linear vs quadratic, and linear growth
   '^hamming_attn/linear:.*/b=16/n=(8192|16384)/heads=12/d=64/threads=1'
   '^hamming_attn/quadratic:.*/b=16/n=8192/heads=12/d=64/threads=1'
 )
-filter=$(IFS='|'; echo "(${filters[*]})")
+avx2_filters=('^gemm/.*(avx2|peer:openblas).*/M=(128|512)/K=(768|3072)/N=(768|3072)/threads=1')
+
+run() { # CORETYPE OUT FILTER...
+  local core=$1 json=$2; shift 2
+  env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE="$core" "$bench" --benchmark_filter="$(join "$@")" \
+    --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+    --benchmark_out="$json" --benchmark_out_format=json >/dev/null
+}
 echo "bench-bars: load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
+run "${GKB_OPENBLAS_CORETYPE:-Cooperlake}" "$out-avx512.json" "${avx512_filters[@]}"
+run Haswell "$out-avx2.json" "${avx2_filters[@]}"
+echo "bench-bars: load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE="${GKB_OPENBLAS_CORETYPE:-Cooperlake}" "$bench" --benchmark_filter="$filter" \
-  --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
-  --benchmark_out="$out" --benchmark_out_format=json >/dev/null
+python3 - "$out-avx512.json" "$out-avx2.json" "${GKB_PEAK_GFLOPS:-0}" <<'PY'
+import json, re, sys
+from collections import defaultdict
 
-python3 - "$out" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-ctx = d["context"]
-print("| context | |\n|---|---|")
-for k in ("cpu_brand", "greenkern_build", "greenkern_isa", "caches", "peers", "openblas_core",
-          "OPENBLAS_CORETYPE", "onednn_version"):
-    if k in ctx: print(f"| {k} | {ctx[k]} |")
-print()
-print("| benchmark | median | GFLOP/s or rate |")
-print("|---|---:|---:|")
-for b in d["benchmarks"]:
-    if b.get("aggregate_name") != "median": continue
-    rate = ""
-    for c in ("GFLOP/s", "Gpairs/s", "pairs/s", "tokens/s"):
-        if c in b:
-            v = b[c]
-            rate = f"{v:.1f} {c}" if c == "GFLOP/s" else f"{v:.3g} {c}"
-            break
-    name = b["run_name"].replace("/min_time:0.200", "").replace("/real_time", "")
-    print(f"| {name} | {b['real_time']:.4g} {b['time_unit']} | {rate} |")
+peak = float(sys.argv[3])
+runs = [json.load(open(p)) for p in sys.argv[1:3]]
+med = {}  # run name -> (seconds, GFLOP/s or None), per run index
+for i, d in enumerate(runs):
+    for b in d["benchmarks"]:
+        if b.get("aggregate_name") != "median": continue
+        name = b["run_name"].replace("/min_time:0.200", "").replace("/real_time", "")
+        scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
+        med[(i, name)] = (b["real_time"] * scale, b.get("GFLOP/s"))
+
+def ctx(i):
+    c = runs[i]["context"]
+    return ", ".join(f"{k} {c[k]}" for k in ("cpu_brand", "greenkern_build", "caches",
+                                                 "openblas_core", "onednn_version") if k in c)
+
+def fmt_t(s): return f"{s*1e3:.3f} ms" if s >= 1e-4 else f"{s*1e6:.2f} us"
+def ratio_cell(x, bar): return f"{x:.2f}x" + ("" if x >= bar else " (below)")
+
+print(f"AVX-512 run: {ctx(0)}\nAVX2 run: {ctx(1)}\n")
+print("| benchmark | median | GFLOP/s or rate |\n|---|---:|---:|")
+for i, d in enumerate(runs):
+    for b in d["benchmarks"]:
+        if b.get("aggregate_name") != "median": continue
+        name = b["run_name"].replace("/min_time:0.200", "").replace("/real_time", "")
+        rate = ""
+        for c in ("GFLOP/s", "Gpairs/s", "pairs/s", "tokens/s"):
+            if c in b:
+                rate = f"{b[c]:.1f} {c}" if c == "GFLOP/s" else f"{b[c]:.3g} {c}"
+                break
+        print(f"| {name} | {b['real_time']:.4g} {b['time_unit']} | {rate} |")
+
+# ---- dense GEMM: best tile vs the faster of oneDNN and OpenBLAS (time ratio)
+def split(run, prefix):
+    """{shape: {who: seconds}} for names prefix/<who>/<shape>."""
+    out = defaultdict(dict)
+    for (i, name), (t, _) in med.items():
+        if i != run or not name.startswith(prefix + "/"): continue
+        who, shape = name[len(prefix) + 1:].split("/", 1)
+        out[shape][who] = t
+    return out
+
+print("\n### Dense GEMM, 1 thread: peer time / our time (bar 0.95x)\n")
+print("| shape | our best tile | ours | best peer | peer | ratio |\n|---|---|---:|---|---:|---:|")
+for run, isa, peers in ((0, "avx512", ("peer:onednn", "peer:openblas")), (1, "avx2", ("peer:openblas",))):
+    for shape, rows in sorted(split(run, "gemm").items()):
+        if not shape.endswith("threads=1"): continue
+        ours = {w: t for w, t in rows.items() if w.endswith("__" + isa)}
+        theirs = {w: t for w, t in rows.items() if w in peers}
+        if not ours or not theirs: continue
+        bo, bp = min(ours, key=ours.get), min(theirs, key=theirs.get)
+        print(f"| {shape} | {bo} | {fmt_t(ours[bo])} | {bp} | {fmt_t(theirs[bp])} | "
+              f"{ratio_cell(theirs[bp] / ours[bo], 0.95)} |")
+
+print("\n### Thread scaling: 1-thread time / 2-thread time (bar 1.8x)\n")
+print("| benchmark | 1 thread | 2 threads | scaling |\n|---|---:|---:|---:|")
+for (i, name), (t2, _) in sorted(med.items()):
+    if i != 0 or not name.endswith("threads=2") or "peer" in name: continue
+    one = med.get((0, name[:-1] + "1"))
+    if one: print(f"| {name[:-10]} | {fmt_t(one[0])} | {fmt_t(t2)} | {ratio_cell(one[0] / t2, 1.8)} |")
+
+# ---- rank-r: fused vs the best peer's two calls, and vs our dense on W = U·V
+print("\n### Fused rank-r vs the best peer's two calls: peer time / our time (bar > 1)\n")
+print("| shape | fused | best peer | peer | speedup | dense on U·V / fused |\n|---|---:|---|---:|---:|---:|")
+wins = total = 0
+for shape, rows in sorted(split(0, "lowrank").items(),
+                          key=lambda kv: [int(x) for x in re.findall(r"\d+", kv[0])]):
+    fused = rows.get("f32_lowrank_ukernel_14x32__avx512")
+    theirs = {w: t for w, t in rows.items() if w.startswith("peer:")}
+    if not fused or not theirs: continue
+    bp = min(theirs, key=theirs.get)
+    s = theirs[bp] / fused
+    wins += s > 1; total += 1
+    dense = rows.get("dense-packed")
+    print(f"| {shape} | {fmt_t(fused)} | {bp} | {fmt_t(theirs[bp])} | {ratio_cell(s, 1.0)} | "
+          f"{dense / fused:.2f} |" if dense else f"| {shape} | {fmt_t(fused)} | {bp} | "
+          f"{fmt_t(theirs[bp])} | {ratio_cell(s, 1.0)} | |")
+print(f"\nfused faster than the best peer at {wins} of {total} points")
+
+# ---- attention and Linformer
+print("\n### Attention, 12 heads x d = 64\n")
+print("| n | threads | full (avx512) | GFLOP/s | % of peak | Linformer k=128 | full / Linformer |")
+print("|---:|---:|---:|---:|---:|---:|---:|")
+for (i, name), (t, g) in sorted(med.items()):
+    m = re.match(r"attention/.*avx512/heads=12/d=64/n=(\d+)/threads=(\d)", name)
+    if i != 0 or not m: continue
+    n, th = m.groups()
+    lin = med.get((0, f"linformer/heads=12/d=64/n={n}/k=128/threads={th}"))
+    pk = f"{100 * g / peak:.0f}%" if peak and g and th == "1" else ""
+    print(f"| {n} | {th} | {fmt_t(t)} | {g or 0:.1f} | {pk} | "
+          f"{fmt_t(lin[0]) if lin else ''} | {f'{t / lin[0]:.1f}x' if lin else ''} |")
 PY
