@@ -81,9 +81,14 @@ static void check(const gk_variant *v) {
     }
   /* larger shapes that cross cache blocks (K past kc, at most 768), kept
    * modest for the float64 reference under qemu */
-  for (int t = 0; t < 3 && !ck_failures(); t++)
-    check_shape(v, ck_rand_range(20, 130), ck_rand_range(40, 200), ck_rand_range(700, 1100),
-                (gk_weight_layout)(t & 1), t & 1, (gk_activation)(t % 3));
+  for (int t = 0; t < 3 && !ck_failures(); t++) {
+    /* one draw per statement: argument evaluation order is unspecified,
+     * and a seed must replay the same shapes with any compiler */
+    size_t M = ck_rand_range(20, 130);
+    size_t N = ck_rand_range(40, 200);
+    size_t K = ck_rand_range(700, 1100);
+    check_shape(v, M, N, K, (gk_weight_layout)(t & 1), t & 1, (gk_activation)(t % 3));
+  }
 }
 
 typedef struct {

@@ -161,9 +161,13 @@ static void check_hash_case(const gk_variant *v, size_t n, size_t heads, size_t 
 static void check_hash(const gk_variant *v) {
   static const size_t ns[] = {1, 2, 17, 100}, ds[] = {1, 3, 16, 17, 64}, ms[] = {1, 5, 25, 33};
   for (size_t t = 0; t < NBITS && !ck_failures(); t++)
-    for (int k = 0; k < 4; k++)
-      check_hash_case(v, ns[k], 1 + ck_rand() % 2, ds[ck_rand() % 5], ms[ck_rand() % 4],
-                      bits_list[t], k != 1, k == 2, k != 3);
+    for (int k = 0; k < 4; k++) {
+      /* one draw per statement, so that a seed replays with any compiler */
+      size_t heads = 1 + ck_rand() % 2;
+      size_t d = ds[ck_rand() % 5];
+      size_t m = ms[ck_rand() % 4];
+      check_hash_case(v, ns[k], heads, d, m, bits_list[t], k != 1, k == 2, k != 3);
+    }
   if (!ck_failures()) check_hash_case(v, 1000, 2, 64, 25, 16, 1, 0, 1);
   if (!ck_failures()) check_hash_case(v, 20, 1, 8, 256, 65, 1, 0, 1);
 }
@@ -197,8 +201,11 @@ static void check_dist_case(const gk_variant *v, size_t na, size_t nb, size_t wo
 
 static void check_dist(const gk_variant *v) {
   static const size_t ns[] = {1, 2, 3, 4, 5, 7, 15, 16, 17, 31, 33, 64, 65, 130};
-  for (int t = 0; t < 60 && !ck_failures(); t++)
-    check_dist_case(v, ns[ck_rand() % 14], ns[ck_rand() % 14], 1 + ck_rand() % 16);
+  for (int t = 0; t < 60 && !ck_failures(); t++) {
+    size_t na = ns[ck_rand() % 14];
+    size_t nb = ns[ck_rand() % 14];
+    check_dist_case(v, na, nb, 1 + ck_rand() % 16);
+  }
   for (size_t w = 1; w <= 16 && !ck_failures(); w++) check_dist_case(v, 70, 45, w);
   if (!ck_failures()) check_dist_case(v, 300, 1000, 4);
 }
@@ -242,9 +249,12 @@ static void check_attn_case(const gk_variant *v, size_t heads, size_t d, size_t 
                             size_t n_kv, size_t valid, int causal, int kernel) {
   gk_hamming_attn_params p = {heads, d, b, {0, 0, 0, 0}, causal, GK_HAMMING_AUTO};
   if (kernel < 2) gk_hamming_kernel_preset((gk_hamming_preset)kernel, b, &p.kernel);
-  else
-    p.kernel = (gk_hamming_kernel){0.5f + (ck_rand_float() + 1) * 0.75f, ck_rand_float() * b,
-                                   0.5f + (ck_rand_float() + 1) * 0.75f, n_q == n_kv ? ck_rand_float() * 3 : 0};
+  else { /* members drawn in order: an initializer list's order is unspecified */
+    p.kernel.alpha = 0.5f + (ck_rand_float() + 1) * 0.75f;
+    p.kernel.beta_num = ck_rand_float() * b;
+    p.kernel.beta_den = 0.5f + (ck_rand_float() + 1) * 0.75f;
+    p.kernel.gamma = n_q == n_kv ? ck_rand_float() * 3 : 0;
+  }
   if (n_q != n_kv) p.kernel.gamma = 0;
   codes Q = codes_new(n_q, heads, b), K = ck_rand() & 1 && n_q == n_kv ? Q : codes_new(n_kv, heads, b);
   size_t vhs = d + ck_rand() % 2;
@@ -276,13 +286,17 @@ static void check_attn(const gk_variant *v) {
       if (n == 1000 && b > 64) n = 300; /* keeps the float64 reference quick */
       int causal = (int)(ck_rand() & 1);
       size_t valid = ck_rand() & 1 ? n : ck_rand_range(0, n);
-      check_attn_case(v, 1 + ck_rand() % 3, ds[ck_rand() % 5], b, n, n, valid, causal, (int)(t + k) % 3);
+      size_t heads = 1 + ck_rand() % 3;
+      size_t d = ds[ck_rand() % 5];
+      check_attn_case(v, heads, d, b, n, n, valid, causal, (int)(t + k) % 3);
     }
   /* cross-attention shapes: fewer queries than keys, causal end-aligned */
   for (int t = 0; t < 6 && !ck_failures(); t++) {
     size_t nkv = ck_rand_range(2, 150), nq = ck_rand_range(1, nkv);
-    check_attn_case(v, 2, ds[ck_rand() % 5], bits_list[ck_rand() % NBITS], nq, nkv,
-                    ck_rand_range(1, nkv), t & 1, t % 3);
+    size_t d = ds[ck_rand() % 5];
+    size_t b = bits_list[ck_rand() % NBITS];
+    size_t valid = ck_rand_range(1, nkv);
+    check_attn_case(v, 2, d, b, nq, nkv, valid, t & 1, t % 3);
   }
   if (!ck_failures()) check_attn_case(v, 2, 64, 16, 1000, 1000, 1000, 1, 1);
   if (!ck_failures()) check_attn_case(v, 2, 64, 16, 1000, 1000, 700, 0, 0);
