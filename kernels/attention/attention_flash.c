@@ -262,6 +262,54 @@ typedef struct qblock {
   size_t i0, rows, kend, jfull; /* keys: all of [0, jfull) by every row, up to kend by the last */
 } qblock;
 
+/* Rows [i0, i0 + rows) of a head: each a different page or so of a
+ * [tokens, heads*d] tensor, so each row costs a TLB and a cache miss that
+ * the hardware prefetchers do not see coming (they stay within a page). A
+ * loop that reads the rows and transposes them (or writes them) with
+ * scalar stores fills the store buffer long before the misses resolve, so
+ * they would be paid one after another; prefetches issued a block ahead
+ * overlap them with a block's worth of arithmetic. */
+static void prefetch_rows(const float *p, size_t ld, size_t rows, size_t d, int write) {
+  for (size_t r = 0; r < rows; r++) {
+    const char *row = (const char *)(p + r * ld);
+    for (size_t c = 0; c < d * sizeof(float); c += 64) {
+      if (write) __builtin_prefetch(row + c, 1, 3);
+      else __builtin_prefetch(row + c, 0, 2);
+    }
+    if (write) __builtin_prefetch(row + d * sizeof(float) - 1, 1, 3);
+    else __builtin_prefetch(row + d * sizeof(float) - 1, 0, 2);
+  }
+}
+
+/* qt = the block's queries, transposed and scaled; rows >= B->rows zero. */
+static void load_queries(const qblock *B, const float *q, size_t ldq, size_t d, float scale) {
+  for (size_t r = 0; r < BR; r++) {
+    if (r < B->rows) {
+      const float *qr = q + (B->i0 + r) * ldq;
+      for (size_t p = 0; p < d; p++) B->qt[p * BR + r] = scale * qr[p];
+    } else {
+      for (size_t p = 0; p < d; p++) B->qt[p * BR + r] = 0.0f;
+    }
+  }
+}
+
+/* O rows of the block = ob / l (zeros where l = 0: the row saw no key). */
+static void store_output(const qblock *B, float *o, size_t ldo, size_t d) {
+  const size_t dp = padded_dim(d), full = d / LANES * LANES;
+  for (size_t r = 0; r < B->rows; r++) {
+    float *dst = o + (B->i0 + r) * ldo;
+    if (B->kend == 0) {
+      memset(dst, 0, d * sizeof(float));
+      continue;
+    }
+    const gk_vf inv = vf_set1(B->l[r] > 0.0f ? 1.0f / B->l[r] : 0.0f);
+    const float *src = B->ob + r * dp;
+    size_t c = 0;
+    for (; c < full; c += LANES) vf_storeu(dst + c, vf_mul(vf_load(src + c), inv));
+    if (c < d) vf_storeu_n(dst + c, vf_mul(vf_load(src + c), inv), d - c);
+  }
+}
+
 /* Query blocks [qb0, qb0 + nblk) of one head. */
 static void chunk(const gk_attn_args *a, float *ws, const float *q, const float *k,
                   const float *v, float *o, size_t qb0, size_t nblk, size_t n_eff) {
@@ -286,18 +334,14 @@ static void chunk(const gk_attn_args *a, float *ws, const float *q, const float 
       B->jfull = first <= 0 ? 0 : ((size_t)first < n_eff ? (size_t)first : n_eff);
     }
     if (B->kend > kmax) kmax = B->kend;
-    if (B->kend == 0) continue; /* no row sees a key: zeros written at the end */
-    for (size_t r = 0; r < BR; r++) {
-      if (r < B->rows) {
-        const float *qr = q + (B->i0 + r) * a->ldq;
-        for (size_t p = 0; p < d; p++) B->qt[p * BR + r] = scale * qr[p];
-      } else {
-        for (size_t p = 0; p < d; p++) B->qt[p * BR + r] = 0.0f;
-      }
+    if (B->kend == 0) { /* no row sees a key */
+      store_output(B, o, a->ldo, d);
+      continue;
     }
     memset(B->ob, 0, BR * dp * sizeof(float));
     for (size_t r = 0; r < BR; r++) B->m[r] = -INFINITY, B->l[r] = 0.0f;
   }
+  if (nblk) prefetch_rows(q + blk[0].i0 * a->ldq, a->ldq, blk[0].rows, d, 0);
 
   for (size_t j0 = 0; j0 < kmax; j0 += BC) {
     const size_t nb = kmax - j0 < BC ? kmax - j0 : BC;
@@ -310,6 +354,12 @@ static void chunk(const gk_attn_args *a, float *ws, const float *q, const float 
       qblock *B = &blk[b];
       if (B->kend <= j0) continue;
       const size_t nbb = B->kend - j0 < nb ? B->kend - j0 : nb;
+      const int last = j0 + nbb >= B->kend;
+      if (j0 == 0) { /* first key block: the queries, and the next block's in flight */
+        if (b + 1 < nblk) prefetch_rows(q + blk[b + 1].i0 * a->ldq, a->ldq, blk[b + 1].rows, d, 0);
+        load_queries(B, q, a->ldq, d, scale);
+      }
+      if (last) prefetch_rows(o + B->i0 * a->ldo, a->ldo, B->rows, d, 1);
       gk_vf bm[QV];
       scores(B->qt, d, kp, nbb, st, bm);
       if (j0 + nbb > B->jfull) { /* diagonal block: row r sees key j iff j <= i0 + r + off */
@@ -325,23 +375,7 @@ static void chunk(const gk_attn_args *a, float *ws, const float *q, const float 
       }
       const int moved = softmax_step(st, nbb, bm, B->m, B->l, alpha);
       pv(st, nbb, vb, dp, B->ob, B->rows, moved ? alpha : NULL);
-    }
-  }
-
-  const size_t full = d / LANES * LANES;
-  for (size_t b = 0; b < nblk; b++) {
-    const qblock *B = &blk[b];
-    for (size_t r = 0; r < B->rows; r++) {
-      float *dst = o + (B->i0 + r) * a->ldo;
-      if (B->kend == 0) {
-        memset(dst, 0, d * sizeof(float));
-        continue;
-      }
-      const gk_vf inv = vf_set1(B->l[r] > 0.0f ? 1.0f / B->l[r] : 0.0f);
-      const float *src = B->ob + r * dp;
-      size_t c = 0;
-      for (; c < full; c += LANES) vf_storeu(dst + c, vf_mul(vf_load(src + c), inv));
-      if (c < d) vf_storeu_n(dst + c, vf_mul(vf_load(src + c), inv), d - c);
+      if (last) store_output(B, o, a->ldo, d);
     }
   }
 }
