@@ -380,20 +380,23 @@ static void chunk(const gk_attn_args *a, float *ws, const float *q, const float 
     for (size_t r = 0; r < BR; r++) B->m[r] = -INFINITY, B->l[r] = 0.0f;
   }
   if (nblk) prefetch_rows(q + blk[0].i0 * a->ldq, a->ldq, blk[0].rows, d, 0);
-  if (kmax) { /* the first key block: it is packed right away, but the misses then overlap */
-    prefetch_rows(k, a->ldk, kmax < BC ? kmax : BC, d, 0);
-    prefetch_rows(v, a->ldv, kmax < BC ? kmax : BC, d, 0);
-  }
+  if (kmax == 0) return;
+  /* Key blocks of equal size (whole groups of NJ): a short last block
+   * would pay a block's fixed costs for a few keys (k = 128: 60+60+8). */
+  const size_t nkb = (kmax + BC - 1) / BC, kb = ((kmax + nkb - 1) / nkb + NJ - 1) / NJ * NJ;
+  /* the first key block: it is packed right away, but the misses then overlap */
+  prefetch_rows(k, a->ldk, kmax < kb ? kmax : kb, d, 0);
+  prefetch_rows(v, a->ldv, kmax < kb ? kmax : kb, d, 0);
 
-  for (size_t j0 = 0; j0 < kmax; j0 += BC) {
-    const size_t nb = kmax - j0 < BC ? kmax - j0 : BC;
+  for (size_t j0 = 0; j0 < kmax; j0 += kb) {
+    const size_t nb = kmax - j0 < kb ? kmax - j0 : kb;
     pack_k(k + j0 * a->ldk, a->ldk, nb, d, kp);
     for (size_t j = 0; j < nb; j++) {
       memcpy(vb + j * dp, v + (j0 + j) * a->ldv, d * sizeof(float));
       if (dp > d) memset(vb + j * dp + d, 0, (dp - d) * sizeof(float));
     }
     if (j0 + nb < kmax) { /* the next key block's rows, in flight during this one */
-      const size_t nn = kmax - j0 - nb < BC ? kmax - j0 - nb : BC;
+      const size_t nn = kmax - j0 - nb < kb ? kmax - j0 - nb : kb;
       prefetch_rows(k + (j0 + nb) * a->ldk, a->ldk, nn, d, 0);
       prefetch_rows(v + (j0 + nb) * a->ldv, a->ldv, nn, d, 0);
     }
