@@ -108,6 +108,11 @@ GK_SIMD_INLINE gk_vf exp2_poly_(gk_vf f) {
   return vf_fma(p, f, vf_set1(1.0f));
 }
 #if defined(GK_TARGET_AVX512)
+/* scalef takes any exponent, so finite x needs no clamp */
+GK_SIMD_INLINE gk_vf vf_exp2_finite_(gk_vf x) {
+  const gk_vf n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  return _mm512_scalef_ps(exp2_poly_(_mm512_sub_ps(x, n)), n);
+}
 GK_SIMD_INLINE gk_vf vf_exp2_(gk_vf x) {
   x = _mm512_max_ps(x, _mm512_set1_ps(-200.0f)); /* 2^-200 scales to 0 */
   const gk_vf n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -129,6 +134,9 @@ GK_SIMD_INLINE gk_vf vf_exp2_(gk_vf x) {
 }
 #else
 GK_SIMD_INLINE gk_vf vf_exp2_(gk_vf x) { return exp2f(x); }
+#endif
+#if !defined(GK_TARGET_AVX512)
+#define vf_exp2_finite_ vf_exp2_ /* the exponent bits need the clamp anyway */
 #endif
 
 /* K rows [0, nb) packed in groups of NJ keys, [group][p][NJ]; the last
@@ -177,20 +185,26 @@ static void scores(const float *qt, size_t d, const float *kp, size_t nb, float 
 }
 
 /* Exps of one block of scores in place, running max and sum updated;
- * alpha = 2^(m_old - m_new). Returns whether any alpha differs from 1. */
+ * alpha = 2^(m_old - m_new). Returns whether any alpha differs from 1.
+ * `masked`: some scores are -inf (a causal diagonal block). */
+GK_SIMD_INLINE gk_vf exps_(float *s, size_t nb, gk_vf mn, const int masked) {
+  gk_vf sum = vf_zero();
+  for (size_t j = 0; j < nb; j++, s += BR) {
+    const gk_vf x = vf_sub(vf_load(s), mn);
+    const gk_vf p = masked ? vf_exp2_(x) : vf_exp2_finite_(x);
+    vf_store(s, p);
+    sum = vf_add(sum, p);
+  }
+  return sum;
+}
+
 static int softmax_step(float *st, size_t nb, const gk_vf *bm, float *m, float *l,
-                        float *alpha) {
+                        float *alpha, int masked) {
   int moved = 0;
   for (int v = 0; v < QV; v++) {
     const gk_vf mo = vf_load(m + v * LANES);
     const gk_vf mn = vf_max(vf_max(mo, bm[v]), vf_set1(-FLT_MAX));
-    gk_vf sum = vf_zero();
-    for (size_t j = 0; j < nb; j++) {
-      float *s = st + j * BR + v * LANES;
-      const gk_vf p = vf_exp2_(vf_sub(vf_load(s), mn));
-      vf_store(s, p);
-      sum = vf_add(sum, p);
-    }
+    const gk_vf sum = masked ? exps_(st + v * LANES, nb, mn, 1) : exps_(st + v * LANES, nb, mn, 0);
     const gk_vf a = vf_exp2_(vf_sub(mo, mn));
     vf_store(l + v * LANES, vf_fma(vf_load(l + v * LANES), a, sum));
     vf_store(m + v * LANES, mn);
@@ -412,7 +426,8 @@ static void chunk(const gk_attn_args *a, float *ws, const float *q, const float 
       if (last) prefetch_rows(o + B->i0 * a->ldo, a->ldo, B->rows, d, 1);
       gk_vf bm[QV];
       scores(B->qt, d, kp, nbb, st, bm);
-      if (j0 + nbb > B->jfull) { /* diagonal block: row r sees key j iff j <= i0 + r + off */
+      const int masked = j0 + nbb > B->jfull;
+      if (masked) { /* diagonal block: row r sees key j iff j <= i0 + r + off */
         for (size_t j = 0; j < nbb; j++) {
           ptrdiff_t rmin = (ptrdiff_t)(j0 + j) - off - (ptrdiff_t)B->i0; /* first row seeing j */
           size_t hide = rmin <= 0 ? 0 : ((size_t)rmin < BR ? (size_t)rmin : BR);
@@ -423,7 +438,7 @@ static void chunk(const gk_attn_args *a, float *ws, const float *q, const float 
           for (size_t j = 0; j < nbb; j++) bm[x] = vf_max(bm[x], vf_load(st + j * BR + x * LANES));
         }
       }
-      const int moved = softmax_step(st, nbb, bm, B->m, B->l, alpha);
+      const int moved = softmax_step(st, nbb, bm, B->m, B->l, alpha, masked);
       pv(st, nbb, vb, dp, B->ob, B->rows, moved ? alpha : NULL);
       if (last) store_output(B, o, a->ldo, d);
     }
