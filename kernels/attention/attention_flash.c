@@ -8,9 +8,7 @@
  *   ob  the unnormalised output rows, BR x dp (dp = d rounded up to lanes);
  *   m, l  the running max and sum per query (base-2 units);
  * and, shared by the chunk, the current key block:
- *   kp  its K rows packed in groups of NJ keys, [group][p][NJ], so the score
- *       micro-kernel broadcasts from one contiguous stream;
- *   vb  its V rows, contiguous, BC x dp (zero-padded to dp);
+ *   kc, vb  its K and V rows, contiguous, BC x dp (zero-padded to dp);
  *   st  the scores of one query block against it, BC x BR, then their exps.
  *
  * Why chunks: K and V of one head in a [tokens, heads*d] tensor lie a row
@@ -89,7 +87,7 @@ static size_t chunk_max(size_t d) {
   return g < 1 ? 1 : g > GMAX ? GMAX : g;
 }
 static size_t scratch_floats(size_t d) {
-  return chunk_max(d) * block_floats(d) + round16(BC * d) + round16(BC * padded_dim(d)) +
+  return chunk_max(d) * block_floats(d) + 2 * round16(BC * padded_dim(d)) +
          round16(BC * BR) + round16(BR);
 }
 
@@ -140,26 +138,21 @@ GK_SIMD_INLINE gk_vf vf_exp2_(gk_vf x) { return exp2f(x); }
 #define vf_exp2_finite_ vf_exp2_ /* the exponent bits need the clamp anyway */
 #endif
 
-/* K rows [0, nb) packed in groups of NJ keys, [group][p][NJ]; the last
- * group's missing keys are zeros (their scores are computed, never read). */
-static void pack_k(const float *k, size_t ldk, size_t nb, size_t d, float *kp) {
-  for (size_t g = 0; g * NJ < nb; g++) {
-    float *dst = kp + g * d * NJ;
-    for (size_t jj = 0; jj < NJ; jj++) {
-      const size_t j = g * NJ + jj;
-      if (j < nb) {
-        const float *src = k + j * ldk;
-        for (size_t p = 0; p < d; p++) dst[p * NJ + jj] = src[p];
-      } else {
-        for (size_t p = 0; p < d; p++) dst[p * NJ + jj] = 0.0f;
-      }
-    }
+/* Rows [0, nb) of a [tokens, heads*d] operand, copied contiguous (ld dp,
+ * zero-padded to dp and to `pad` rows): one vectorised memcpy per row. */
+static void copy_rows(const float *x, size_t ldx, size_t nb, size_t pad, size_t d, size_t dp,
+                      float *dst) {
+  for (size_t j = 0; j < nb; j++) {
+    memcpy(dst + j * dp, x + j * ldx, d * sizeof(float));
+    if (dp > d) memset(dst + j * dp + d, 0, (dp - d) * sizeof(float));
   }
+  if (pad > nb) memset(dst + nb * dp, 0, (pad - nb) * dp * sizeof(float));
 }
 
-/* st[j][0..BR) = qt·K[j] for the NJ keys of one packed group; bm = running
- * max over the first `valid` of them. */
-GK_SIMD_INLINE void score_tile(const float *qt, size_t d, const float *kg, float *st,
+/* st[j][0..BR) = qt·K[j] for NJ keys of the contiguous copy kc (rows dp
+ * apart: each row's broadcasts walk one L1-resident line after another);
+ * bm = running max over the first `valid` of them. */
+GK_SIMD_INLINE void score_tile(const float *qt, size_t d, const float *kc, size_t dp, float *st,
                                size_t valid, gk_vf *bm) {
   gk_vf acc[NJ][QV];
   for (int j = 0; j < NJ; j++)
@@ -168,7 +161,7 @@ GK_SIMD_INLINE void score_tile(const float *qt, size_t d, const float *kg, float
     gk_vf q[QV];
     for (int v = 0; v < QV; v++) q[v] = vf_load(qt + p * BR + v * LANES);
     for (int j = 0; j < NJ; j++) {
-      const gk_vf kb = vf_set1(kg[p * NJ + j]);
+      const gk_vf kb = vf_set1(kc[j * dp + p]);
       for (int v = 0; v < QV; v++) acc[j][v] = vf_fma(q[v], kb, acc[j][v]);
     }
   }
@@ -179,10 +172,11 @@ GK_SIMD_INLINE void score_tile(const float *qt, size_t d, const float *kg, float
   }
 }
 
-static void scores(const float *qt, size_t d, const float *kp, size_t nb, float *st, gk_vf *bm) {
+static void scores(const float *qt, size_t d, const float *kc, size_t dp, size_t nb, float *st,
+                   gk_vf *bm) {
   for (int v = 0; v < QV; v++) bm[v] = vf_set1(-INFINITY);
   for (size_t j = 0; j < nb; j += NJ)
-    score_tile(qt, d, kp + j * d, st + j * BR, nb - j, bm);
+    score_tile(qt, d, kc + j * dp, dp, st + j * BR, nb - j, bm);
 }
 
 /* Exps of one block of scores in place, running max and sum updated;
@@ -367,7 +361,7 @@ static void store_output(const qblock *B, float *o, size_t ldo, size_t d) {
 static void chunk(const gk_attn_args *a, float *ws, const float *q, const float *k,
                   const float *v, float *o, size_t qb0, size_t nblk, size_t n_eff) {
   const size_t d = a->s.head_dim, dp = padded_dim(d), bf = block_floats(d);
-  float *kp = ws + chunk_max(d) * bf, *vb = kp + round16(BC * d);
+  float *kc = ws + chunk_max(d) * bf, *vb = kc + round16(BC * dp);
   float *st = vb + round16(BC * dp), *alpha = st + round16(BC * BR);
   const ptrdiff_t off = (ptrdiff_t)a->s.n_kv - (ptrdiff_t)a->s.n_q;
   /* log2(e) folded into the scale: the softmax runs in base 2 */
@@ -405,11 +399,10 @@ static void chunk(const gk_attn_args *a, float *ws, const float *q, const float 
 
   for (size_t j0 = 0; j0 < kmax; j0 += kb) {
     const size_t nb = kmax - j0 < kb ? kmax - j0 : kb;
-    pack_k(k + j0 * a->ldk, a->ldk, nb, d, kp);
-    for (size_t j = 0; j < nb; j++) {
-      memcpy(vb + j * dp, v + (j0 + j) * a->ldv, d * sizeof(float));
-      if (dp > d) memset(vb + j * dp + d, 0, (dp - d) * sizeof(float));
-    }
+    /* whole groups of NJ keys: the last group's missing keys are zeros
+     * (their scores are computed, never read) */
+    copy_rows(k + j0 * a->ldk, a->ldk, nb, (nb + NJ - 1) / NJ * NJ, d, dp, kc);
+    copy_rows(v + j0 * a->ldv, a->ldv, nb, nb, d, dp, vb);
     if (j0 + nb < kmax) { /* the next key block's rows, in flight during this one */
       const size_t nn = kmax - j0 - nb < kb ? kmax - j0 - nb : kb;
       prefetch_rows(k + (j0 + nb) * a->ldk, a->ldk, nn, d, 0);
@@ -426,7 +419,7 @@ static void chunk(const gk_attn_args *a, float *ws, const float *q, const float 
       }
       if (last) prefetch_rows(o + B->i0 * a->ldo, a->ldo, B->rows, d, 1);
       gk_vf bm[QV];
-      scores(B->qt, d, kp, nbb, st, bm);
+      scores(B->qt, d, kc, dp, nbb, st, bm);
       const int masked = j0 + nbb > B->jfull;
       if (masked) { /* diagonal block: row r sees key j iff j <= i0 + r + off */
         for (size_t j = 0; j < nbb; j++) {
