@@ -179,9 +179,8 @@ static void scores(const float *qt, size_t d, const float *kc, size_t dp, size_t
     score_tile(qt, d, kc + j * dp, dp, st + j * BR, nb - j, bm);
 }
 
-/* Exps of one block of scores in place, running max and sum updated;
- * alpha = 2^(m_old - m_new). Returns whether any alpha differs from 1.
- * `masked`: some scores are -inf (a causal diagonal block). */
+/* s[j·BR] = 2^(s[j·BR] - mn) for nb keys (one query vector); returns their
+ * sum. `masked`: some scores are -inf (a causal diagonal block). */
 GK_SIMD_INLINE gk_vf exps_(float *s, size_t nb, gk_vf mn, const int masked) {
   gk_vf sum = vf_zero();
   for (size_t j = 0; j < nb; j++, s += BR) {
@@ -193,6 +192,10 @@ GK_SIMD_INLINE gk_vf exps_(float *s, size_t nb, gk_vf mn, const int masked) {
   return sum;
 }
 
+/* Exps of one block of scores in place (bm: the block's max per query),
+ * running max m and sum l updated; alpha = 2^(m_old - m_new). Returns
+ * whether any alpha differs from 1 (exactly 1 where the max did not move:
+ * 2^0 is exact, so skipping the rescale then changes nothing). */
 static int softmax_step(float *st, size_t nb, const gk_vf *bm, float *m, float *l,
                         float *alpha, int masked) {
   int moved = 0;
