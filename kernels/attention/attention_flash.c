@@ -213,13 +213,15 @@ static int softmax_step(float *st, size_t nb, const gk_vf *bm, float *m, float *
 }
 
 /* ob[r][c..] = alpha[r]·ob[r][c..] + Σ_j st[j][r]·vb[j][c..] for mr rows
- * and nv column vectors; alpha NULL: no rescale. */
+ * and nv column vectors; alpha NULL: no rescale; first: the block's first
+ * keys, ob starts from zero (never cleared, never read before). */
 GK_SIMD_INLINE void pv_tile(const int mr, const int nv, const float *st, size_t nb,
-                            const float *vb, size_t dp, float *ob, const float *alpha) {
+                            const float *vb, size_t dp, float *ob, const float *alpha,
+                            int first) {
   gk_vf acc[PV_MR][PV_NV];
   for (int r = 0; r < mr; r++)
-    for (int c = 0; c < nv; c++) acc[r][c] = vf_load(ob + r * dp + c * LANES);
-  if (alpha)
+    for (int c = 0; c < nv; c++) acc[r][c] = first ? vf_zero() : vf_load(ob + r * dp + c * LANES);
+  if (alpha && !first)
     for (int r = 0; r < mr; r++) {
       const gk_vf a = vf_set1(alpha[r]);
       for (int c = 0; c < nv; c++) acc[r][c] = vf_mul(acc[r][c], a);
@@ -238,20 +240,20 @@ GK_SIMD_INLINE void pv_tile(const int mr, const int nv, const float *st, size_t 
 
 /* mr rows of ob, every column vector. */
 GK_SIMD_INLINE void pv_rows(const int mr, const float *st, size_t nb, const float *vb,
-                            size_t dp, float *ob, const float *alpha) {
+                            size_t dp, float *ob, const float *alpha, int first) {
   const size_t nvec = dp / LANES;
   size_t c = 0;
   for (; c + PV_NV <= nvec; c += PV_NV)
-    pv_tile(mr, PV_NV, st, nb, vb + c * LANES, dp, ob + c * LANES, alpha);
+    pv_tile(mr, PV_NV, st, nb, vb + c * LANES, dp, ob + c * LANES, alpha, first);
   switch (nvec - c) {
 #if PV_NV > 3
-    case 3: pv_tile(mr, 3, st, nb, vb + c * LANES, dp, ob + c * LANES, alpha); break;
+    case 3: pv_tile(mr, 3, st, nb, vb + c * LANES, dp, ob + c * LANES, alpha, first); break;
 #endif
 #if PV_NV > 2
-    case 2: pv_tile(mr, 2, st, nb, vb + c * LANES, dp, ob + c * LANES, alpha); break;
+    case 2: pv_tile(mr, 2, st, nb, vb + c * LANES, dp, ob + c * LANES, alpha, first); break;
 #endif
 #if PV_NV > 1
-    case 1: pv_tile(mr, 1, st, nb, vb + c * LANES, dp, ob + c * LANES, alpha); break;
+    case 1: pv_tile(mr, 1, st, nb, vb + c * LANES, dp, ob + c * LANES, alpha, first); break;
 #endif
     default: break;
   }
@@ -259,12 +261,12 @@ GK_SIMD_INLINE void pv_rows(const int mr, const float *st, size_t nb, const floa
 
 /* The first `rows` rows of ob (whole micro-tiles: rows up to BR exist). */
 static void pv(const float *st, size_t nb, const float *vb, size_t dp, float *ob, size_t rows,
-               const float *alpha) {
+               const float *alpha, int first) {
   size_t r = 0;
   for (; r < rows && r + PV_MR <= BR; r += PV_MR)
-    pv_rows(PV_MR, st + r, nb, vb, dp, ob + r * dp, alpha ? alpha + r : NULL);
+    pv_rows(PV_MR, st + r, nb, vb, dp, ob + r * dp, alpha ? alpha + r : NULL, first);
 #if PV_TAIL > 0
-  if (r < rows) pv_rows(PV_TAIL, st + r, nb, vb, dp, ob + r * dp, alpha ? alpha + r : NULL);
+  if (r < rows) pv_rows(PV_TAIL, st + r, nb, vb, dp, ob + r * dp, alpha ? alpha + r : NULL, first);
 #endif
 }
 
@@ -388,7 +390,6 @@ static void chunk(const gk_attn_args *a, float *ws, const float *q, const float 
       store_output(B, o, a->ldo, d);
       continue;
     }
-    memset(B->ob, 0, BR * dp * sizeof(float));
     for (size_t r = 0; r < BR; r++) B->m[r] = -INFINITY, B->l[r] = 0.0f;
   }
   if (nblk) prefetch_rows(q + blk[0].i0 * a->ldq, a->ldq, blk[0].rows, d, 0);
@@ -436,7 +437,7 @@ static void chunk(const gk_attn_args *a, float *ws, const float *q, const float 
         }
       }
       const int moved = softmax_step(st, nbb, bm, B->m, B->l, alpha, masked);
-      pv(st, nbb, vb, dp, B->ob, B->rows, moved ? alpha : NULL);
+      pv(st, nbb, vb, dp, B->ob, B->rows, moved ? alpha : NULL, j0 == 0);
       if (last) store_output(B, o, a->ldo, d);
     }
   }
