@@ -14,11 +14,13 @@
  * Why chunks: K and V of one head in a [tokens, heads*d] tensor lie a row
  * (heads·d floats, a page or so) apart, so every key block touches ~2·BC
  * pages. Read once per query block (as a plain loop over query blocks
- * does), K and V cost a TLB miss per row and, at n = 4096 (2 MiB of K and V
- * per head, the size of L2), a miss to L3 per line. Packed once per chunk,
- * that cost is shared by G query blocks and the micro-kernels read only
- * contiguous, L1-resident data. The chunk's state, G·(qt+ob), stays in L2;
- * the scratch stays O(d), independent of n.
+ * does), K and V cost a TLB miss per row on 4 KiB pages and, at n = 4096
+ * (2 MiB of K and V per head, the size of L2), a miss to L3 per line: that
+ * loop ran n = 4096 no faster per FLOP than n = 1024, while PyTorch's
+ * GEMMs speed up with n. Copied once per chunk, K and V cost is shared by G
+ * query blocks and the micro-kernels read only contiguous, L1-resident
+ * data. The chunk's state, G·(qt+ob), stays in L2; the scratch stays O(d),
+ * independent of n.
  *
  * Why queries along lanes: the softmax's max and sum over keys are vertical
  * vector ops (no horizontal reductions), and both micro-kernels are
@@ -277,8 +279,9 @@ typedef struct qblock {
 } qblock;
 
 /* Rows [i0, i0 + rows) of a head: each a different page or so of a
- * [tokens, heads*d] tensor, so each row costs a TLB and a cache miss that
- * the hardware prefetchers do not see coming (they stay within a page). A
+ * [tokens, heads*d] tensor, so each row costs a cache miss (and a TLB miss
+ * on 4 KiB pages) that the hardware prefetchers do not see coming (they
+ * stay within a page). A
  * loop that reads the rows and transposes them (or writes them) with
  * scalar stores fills the store buffer long before the misses resolve, so
  * they would be paid one after another; prefetches issued a block ahead
