@@ -3,6 +3,9 @@
 //   attention/<variant>/heads=12/d=64/n=N/threads=T       every variant
 //   linformer/heads=12/d=64/n=N/k=K/threads=T             dispatched kernels,
 //                                                          projection included
+//   attention_kv/<variant>/heads=12/d=64/n=N/k=K/threads=T  the attention core
+//                                   alone on n queries against k keys (the
+//                                   part of Linformer after its projection)
 // GFLOP/s counts 4·n²·d per head for full attention and, for Linformer,
 // 4·n·k·d (projections) + 4·n·k·d (attention over k rows) per head.
 // scripts/bench_torch_attention.py runs PyTorch on the same shapes and prints
@@ -63,6 +66,28 @@ void register_attention() {
             });
         b->UseRealTime()->Unit(benchmark::kMillisecond);
         limit_long(b, flops / (v->isa == GK_ISA_SCALAR ? 2e9 : 5e10) / t);
+      }
+      for (size_t k : kProjected) {
+        if (n < 1024) continue;
+        for (const gk_variant *v : variants_of(GK_OP_ATTENTION)) {
+          if (v->isa == GK_ISA_SCALAR) continue;
+          const double flops = 4.0 * kHeads * n * k * kDim;
+          auto *b = benchmark::RegisterBenchmark(
+              name("attention_kv/" + std::string(v->name), n, k, t).c_str(),
+              [v, n, k, t, flops](benchmark::State &st) {
+                if (!usable_or_skip(st, v)) return;
+                const size_t ld = kHeads * kDim;
+                Buffer Q(n * ld, 1), K(k * ld, 2), V(k * ld, 3), O(n * ld, 4);
+                gk_attn_shape s = {1, kHeads, kDim, n, k, 0, 0, 0, 0, 0, 0, 0, 0, 0.0f};
+                gk_attn_args a;
+                gk_attn_prepare(&s, Q.data(), ld, K.data(), ld, V.data(), ld, O.data(), ld,
+                                nullptr, &a);
+                a.threads = t;
+                for (auto _ : st) gk_attention_run(v, &a);
+                set_flops(st, flops);
+              });
+          b->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(0.2);
+        }
       }
       for (size_t k : kProjected) {
         const double flops = 8.0 * kHeads * n * k * kDim;

@@ -1,24 +1,39 @@
 /* Flash-attention core, ISA-templated (one source, every vector width).
  *
- * Per (sequence, head, block of BR queries) a thread keeps, in its scratch:
- *   qt  the query block transposed and pre-scaled, d x BR: queries run along
- *       the vector lanes, so a row of scores for one key is QV vectors;
- *   st  the scores of one key block, BC x BR (same layout), then their exps;
+ * Work item: (sequence, head, chunk of up to G blocks of BR queries). Per
+ * query block a thread keeps, in its scratch:
+ *   qt  the query block transposed and pre-scaled by scale·log2(e), d x BR:
+ *       queries run along the vector lanes, so a row of scores for one key
+ *       is QV vectors;
  *   ob  the unnormalised output rows, BR x dp (dp = d rounded up to lanes);
- *   vb  the V rows of the key block, copied contiguous (BC x dp);
- * and in registers the running max m and sum l per query (QV vectors).
+ *   m, l  the running max and sum per query (base-2 units);
+ * and, shared by the chunk, the current key block:
+ *   kc, vb  its K and V rows, contiguous, BC x dp (zero-padded to dp);
+ *   st  the scores of one query block against it, BC x BR, then their exps.
  *
- * Why queries along lanes: the score micro-kernel broadcasts K[j][p]
- * straight from K's rows (no packing of K or V at all, any d, any stride),
- * the softmax's max and sum over keys are vertical vector ops (no
- * horizontal reductions), and the P·V micro-kernel broadcasts P[r][j] from
- * st while V's rows are loaded as vectors. Only the query block is
- * transposed, once, and reused against all n_kv keys.
+ * Why chunks: K and V of one head in a [tokens, heads*d] tensor lie a row
+ * (heads·d floats, a page or so) apart, so every key block touches ~2·BC
+ * pages. Read once per query block (as a plain loop over query blocks
+ * does), K and V cost a TLB miss per row on 4 KiB pages and, at n = 4096
+ * (2 MiB of K and V per head, the size of L2), a miss to L3 per line: that
+ * loop ran n = 4096 no faster per FLOP than n = 1024, while PyTorch's
+ * GEMMs speed up with n. Copied once per chunk, K and V cost is shared by G
+ * query blocks and the micro-kernels read only contiguous, L1-resident
+ * data. The chunk's state, G·(qt+ob), stays in L2; the scratch stays O(d),
+ * independent of n.
  *
- * Online softmax per key block: m' = max(m, max_j s_j), alpha = e^(m-m'),
- * l' = alpha·l + Σ_j e^(s_j-m'), O' = alpha·O + Σ_j e^(s_j-m')·v_j. m' is
+ * Why queries along lanes: the softmax's max and sum over keys are vertical
+ * vector ops (no horizontal reductions), and both micro-kernels are
+ * broadcast-times-vector: scores broadcast K[j][p] (packed) against QV
+ * query vectors; P·V broadcasts P[r][j] from st against V's row vectors.
+ *
+ * Online softmax per key block, in base 2 (log2(e) is folded into the query
+ * scale, so e^x = 2^(x·log2 e) costs no extra multiply): m' = max(m, max_j
+ * s_j), alpha = 2^(m-m'), l' = alpha·l + Σ_j 2^(s_j-m'), O' = alpha·O +
+ * Σ_j 2^(s_j-m')·v_j. The rescale of O is skipped when no row's max moved
+ * (alpha = 1 everywhere: most blocks once the first few set the max). m' is
  * clamped to >= -FLT_MAX so that a row whose keys are all masked so far
- * gives e^(-inf) = 0 everywhere instead of NaN; at the end l = 0 means the
+ * gives 2^(-inf) = 0 everywhere instead of NaN; at the end l = 0 means the
  * row saw no key and is written as zeros. */
 #include <float.h>
 #include <math.h>
@@ -29,14 +44,14 @@
 #include <omp.h>
 #endif
 
-/* Register tiles. QV x NJ score accumulators and PV_MR x PV_NV output
- * accumulators, sized to the register file: 32 vector registers on
- * AVX-512 and NEON, 16 on AVX2. */
+/* Register tiles: QV x NJ score accumulators, PV_MR x PV_NV output
+ * accumulators, sized to the register file (32 vector registers on AVX-512
+ * and NEON, 16 on AVX2; both tiles leave room for their operands). */
 #if defined(GK_TARGET_AVX512) || defined(GK_TARGET_NEON)
 #define QV 4    /* query vectors per block */
 #define NJ 6    /* keys per score micro-tile: 24 accumulators */
-#define PV_MR 4 /* query rows per P·V micro-tile */
-#define PV_NV 4 /* head_dim vectors per P·V micro-tile: 16 accumulators */
+#define PV_MR 6 /* query rows per P·V micro-tile */
+#define PV_NV 4 /* head_dim vectors per P·V micro-tile: 24 accumulators */
 #if defined(GK_TARGET_AVX512)
 #define TILE_NAME "64x6" /* queries per block x keys per score tile */
 #else
@@ -45,97 +60,179 @@
 #elif defined(GK_TARGET_AVX2)
 #define QV 2
 #define NJ 6
-#define PV_MR 4
+#define PV_MR 6
 #define PV_NV 2
 #define TILE_NAME "16x6"
 #else
 #define QV 4
 #define NJ 4
 #define PV_MR 4
-#define PV_NV 1
+#define PV_NV 2
 #define TILE_NAME "4x4"
 #endif
 #define LANES GK_VF_LANES
 #define BR (QV * LANES) /* queries per block */
-#define BC 64           /* keys per block */
+#define KG 10           /* key groups per block */
+#define BC (NJ * KG)    /* keys per block: whole groups, no padded keys */
+#define PV_TAIL (BR % PV_MR)
+#define GMAX 8 /* query blocks per chunk, at most */
+/* ... and the chunk's state kept under this many floats (L2-resident) */
+#define CHUNK_FLOATS (128u * 1024u)
 
 static size_t round16(size_t n) { return (n + 15) & ~(size_t)15; }
 static size_t padded_dim(size_t d) { return (d + LANES - 1) / LANES * LANES; }
-
+static size_t block_floats(size_t d) {
+  return round16(d * BR) + round16(BR * padded_dim(d)) + 2 * round16(BR);
+}
+static size_t chunk_max(size_t d) {
+  size_t g = CHUNK_FLOATS / block_floats(d);
+  return g < 1 ? 1 : g > GMAX ? GMAX : g;
+}
 static size_t scratch_floats(size_t d) {
-  return round16(d * BR) + round16(BR * padded_dim(d)) + round16(BC * BR) +
-         round16(BC * padded_dim(d)) + round16(BR);
+  return chunk_max(d) * block_floats(d) + 2 * round16(BC * padded_dim(d)) +
+         round16(BC * BR) + round16(BR);
 }
 
-/* st[j][0..BR) = qt·K[j] for nj keys (a compile-time count once inlined). */
-GK_SIMD_INLINE void score_tile(const int nj, const float *qt, size_t d, const float *k,
-                               size_t ldk, float *st) {
-  gk_vf acc[NJ][QV];
-  const float *kr[NJ];
-  for (int j = 0; j < nj; j++) {
-    kr[j] = k + (size_t)j * ldk;
-    for (int v = 0; v < QV; v++) acc[j][v] = vf_zero();
+/* 2^x for x <= 0 (scores minus their running max): x = n + f, n integer,
+ * |f| <= 1/2, 2^f by a degree-6 polynomial fitted for relative error
+ * (max 9.7e-8, under 1 ulp: as accurate as SLEEF's expf_u10, which the
+ * softmax called before, at about half its instructions and inlined instead
+ * of a call per vector; degree 5, 1.9e-7, measured no faster), 2^n put into
+ * the exponent. x is clamped below so -inf (masked keys) gives exactly 0. */
+GK_SIMD_INLINE gk_vf exp2_poly_(gk_vf f) {
+  gk_vf p = vf_set1(1.5353357594e-4f);
+  p = vf_fma(p, f, vf_set1(1.3398877345e-3f));
+  p = vf_fma(p, f, vf_set1(9.6184378490e-3f));
+  p = vf_fma(p, f, vf_set1(5.5503323674e-2f));
+  p = vf_fma(p, f, vf_set1(2.4022647739e-1f));
+  p = vf_fma(p, f, vf_set1(6.9314718246e-1f));
+  return vf_fma(p, f, vf_set1(1.0f));
+}
+#if defined(GK_TARGET_AVX512)
+/* scalef takes any exponent, so finite x needs no clamp */
+GK_SIMD_INLINE gk_vf vf_exp2_finite_(gk_vf x) {
+  const gk_vf n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  return _mm512_scalef_ps(exp2_poly_(_mm512_sub_ps(x, n)), n);
+}
+GK_SIMD_INLINE gk_vf vf_exp2_(gk_vf x) {
+  x = _mm512_max_ps(x, _mm512_set1_ps(-200.0f)); /* 2^-200 scales to 0 */
+  const gk_vf n = _mm512_roundscale_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  return _mm512_scalef_ps(exp2_poly_(_mm512_sub_ps(x, n)), n);
+}
+#elif defined(GK_TARGET_AVX2)
+GK_SIMD_INLINE gk_vf vf_exp2_(gk_vf x) {
+  x = _mm256_max_ps(x, _mm256_set1_ps(-127.0f)); /* n = -127: exponent bits 0, 2^n = 0 */
+  const gk_vf n = _mm256_round_ps(x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+  const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+  return _mm256_mul_ps(exp2_poly_(_mm256_sub_ps(x, n)), _mm256_castsi256_ps(e));
+}
+#elif defined(GK_TARGET_NEON)
+GK_SIMD_INLINE gk_vf vf_exp2_(gk_vf x) {
+  x = vmaxq_f32(x, vdupq_n_f32(-127.0f)); /* n = -127: exponent bits 0, 2^n = 0 */
+  const gk_vf n = vrndnq_f32(x);
+  const int32x4_t e = vshlq_n_s32(vaddq_s32(vcvtq_s32_f32(n), vdupq_n_s32(127)), 23);
+  return vmulq_f32(exp2_poly_(vsubq_f32(x, n)), vreinterpretq_f32_s32(e));
+}
+#else
+GK_SIMD_INLINE gk_vf vf_exp2_(gk_vf x) { return exp2f(x); }
+#endif
+#if !defined(GK_TARGET_AVX512)
+#define vf_exp2_finite_ vf_exp2_ /* the exponent bits need the clamp anyway */
+#endif
+
+/* Rows [0, nb) of a [tokens, heads*d] operand, copied contiguous (ld dp,
+ * zero-padded to dp and to `pad` rows): one vectorised memcpy per row. */
+static void copy_rows(const float *x, size_t ldx, size_t nb, size_t pad, size_t d, size_t dp,
+                      float *dst) {
+  for (size_t j = 0; j < nb; j++) {
+    memcpy(dst + j * dp, x + j * ldx, d * sizeof(float));
+    if (dp > d) memset(dst + j * dp + d, 0, (dp - d) * sizeof(float));
   }
+  if (pad > nb) memset(dst + nb * dp, 0, (pad - nb) * dp * sizeof(float));
+}
+
+/* st[j][0..BR) = qt·K[j] for NJ keys of the contiguous copy kc (rows dp
+ * apart: each row's broadcasts walk one L1-resident line after another);
+ * bm = running max over the first `valid` of them. */
+GK_SIMD_INLINE void score_tile(const float *qt, size_t d, const float *kc, size_t dp, float *st,
+                               size_t valid, gk_vf *bm) {
+  gk_vf acc[NJ][QV];
+  for (int j = 0; j < NJ; j++)
+    for (int v = 0; v < QV; v++) acc[j][v] = vf_zero();
   for (size_t p = 0; p < d; p++) {
     gk_vf q[QV];
     for (int v = 0; v < QV; v++) q[v] = vf_load(qt + p * BR + v * LANES);
-    for (int j = 0; j < nj; j++) {
-      gk_vf kb = vf_set1(kr[j][p]);
+    for (int j = 0; j < NJ; j++) {
+      const gk_vf kb = vf_set1(kc[j * dp + p]);
       for (int v = 0; v < QV; v++) acc[j][v] = vf_fma(q[v], kb, acc[j][v]);
     }
   }
-  for (int j = 0; j < nj; j++)
+  for (int j = 0; j < NJ; j++) {
     for (int v = 0; v < QV; v++) vf_store(st + (size_t)j * BR + v * LANES, acc[j][v]);
-}
-
-static void scores(const float *qt, size_t d, const float *k, size_t ldk, size_t nb, float *st) {
-  size_t j = 0;
-  for (; j + NJ <= nb; j += NJ) score_tile(NJ, qt, d, k + j * ldk, ldk, st + j * BR);
-  /* tail keys: constant tile sizes keep the accumulators in registers */
-  for (; j + 4 <= nb; j += 4) score_tile(4, qt, d, k + j * ldk, ldk, st + j * BR);
-  switch (nb - j) {
-    case 3: score_tile(3, qt, d, k + j * ldk, ldk, st + j * BR); break;
-    case 2: score_tile(2, qt, d, k + j * ldk, ldk, st + j * BR); break;
-    case 1: score_tile(1, qt, d, k + j * ldk, ldk, st + j * BR); break;
-    default: break;
+    if ((size_t)j < valid)
+      for (int v = 0; v < QV; v++) bm[v] = vf_max(bm[v], acc[j][v]);
   }
 }
 
-static void softmax_step(float *st, size_t nb, gk_vf *m, gk_vf *l, float *alpha) {
+static void scores(const float *qt, size_t d, const float *kc, size_t dp, size_t nb, float *st,
+                   gk_vf *bm) {
+  for (int v = 0; v < QV; v++) bm[v] = vf_set1(-INFINITY);
+  for (size_t j = 0; j < nb; j += NJ)
+    score_tile(qt, d, kc + j * dp, dp, st + j * BR, nb - j, bm);
+}
+
+/* s[j·BR] = 2^(s[j·BR] - mn) for nb keys (one query vector); returns their
+ * sum. `masked`: some scores are -inf (a causal diagonal block). */
+GK_SIMD_INLINE gk_vf exps_(float *s, size_t nb, gk_vf mn, const int masked) {
+  gk_vf sum = vf_zero();
+  for (size_t j = 0; j < nb; j++, s += BR) {
+    const gk_vf x = vf_sub(vf_load(s), mn);
+    const gk_vf p = masked ? vf_exp2_(x) : vf_exp2_finite_(x);
+    vf_store(s, p);
+    sum = vf_add(sum, p);
+  }
+  return sum;
+}
+
+/* Exps of one block of scores in place (bm: the block's max per query),
+ * running max m and sum l updated; alpha = 2^(m_old - m_new). Returns
+ * whether any alpha differs from 1 (exactly 1 where the max did not move:
+ * 2^0 is exact, so skipping the rescale then changes nothing). */
+static int softmax_step(float *st, size_t nb, const gk_vf *bm, float *m, float *l,
+                        float *alpha, int masked) {
+  int moved = 0;
   for (int v = 0; v < QV; v++) {
-    gk_vf bm = vf_set1(-INFINITY);
-    for (size_t j = 0; j < nb; j++) bm = vf_max(bm, vf_load(st + j * BR + v * LANES));
-    gk_vf mn = vf_max(vf_max(m[v], bm), vf_set1(-FLT_MAX));
-    gk_vf sum = vf_zero();
-    for (size_t j = 0; j < nb; j++) {
-      float *s = st + j * BR + v * LANES;
-      gk_vf p = vf_exp(vf_sub(vf_load(s), mn));
-      vf_store(s, p);
-      sum = vf_add(sum, p);
-    }
-    gk_vf a = vf_exp(vf_sub(m[v], mn));
-    l[v] = vf_fma(l[v], a, sum);
-    m[v] = mn;
+    const gk_vf mo = vf_load(m + v * LANES);
+    const gk_vf mn = vf_max(vf_max(mo, bm[v]), vf_set1(-FLT_MAX));
+    const gk_vf sum = masked ? exps_(st + v * LANES, nb, mn, 1) : exps_(st + v * LANES, nb, mn, 0);
+    const gk_vf a = vf_exp2_(vf_sub(mo, mn));
+    vf_store(l + v * LANES, vf_fma(vf_load(l + v * LANES), a, sum));
+    vf_store(m + v * LANES, mn);
     vf_store(alpha + v * LANES, a);
   }
+  for (size_t r = 0; r < BR; r++) moved |= alpha[r] != 1.0f;
+  return moved;
 }
 
-/* ob[r][c..] = alpha[r]·ob[r][c..] + Σ_j st[j][r]·V[j][c..] for mr rows and
- * nv column vectors; `rem` > 0: one vector of which only rem lanes exist. */
-GK_SIMD_INLINE void pv_tile(const int mr, const int nv, size_t rem, const float *st,
-                            size_t nb, const float *v, size_t ldv, float *ob, size_t dp,
-                            const float *alpha) {
+/* ob[r][c..] = alpha[r]·ob[r][c..] + Σ_j st[j][r]·vb[j][c..] for mr rows
+ * and nv column vectors; alpha NULL: no rescale; first: the block's first
+ * keys, ob starts from zero (never cleared, never read before). */
+GK_SIMD_INLINE void pv_tile(const int mr, const int nv, const float *st, size_t nb,
+                            const float *vb, size_t dp, float *ob, const float *alpha,
+                            int first) {
   gk_vf acc[PV_MR][PV_NV];
-  for (int r = 0; r < mr; r++) {
-    gk_vf a = vf_set1(alpha[r]);
-    for (int c = 0; c < nv; c++) acc[r][c] = vf_mul(vf_load(ob + r * dp + c * LANES), a);
-  }
+  for (int r = 0; r < mr; r++)
+    for (int c = 0; c < nv; c++) acc[r][c] = first ? vf_zero() : vf_load(ob + r * dp + c * LANES);
+  if (alpha && !first)
+    for (int r = 0; r < mr; r++) {
+      const gk_vf a = vf_set1(alpha[r]);
+      for (int c = 0; c < nv; c++) acc[r][c] = vf_mul(acc[r][c], a);
+    }
   for (size_t j = 0; j < nb; j++) {
     gk_vf vv[PV_NV];
-    const float *vr = v + j * ldv;
-    for (int c = 0; c < nv; c++) vv[c] = rem ? vf_loadu_n(vr, rem) : vf_loadu(vr + c * LANES);
+    for (int c = 0; c < nv; c++) vv[c] = vf_load(vb + j * dp + c * LANES);
     for (int r = 0; r < mr; r++) {
-      gk_vf pb = vf_set1(st[j * BR + r]);
+      const gk_vf pb = vf_set1(st[j * BR + r]);
       for (int c = 0; c < nv; c++) acc[r][c] = vf_fma(pb, vv[c], acc[r][c]);
     }
   }
@@ -143,94 +240,224 @@ GK_SIMD_INLINE void pv_tile(const int mr, const int nv, size_t rem, const float 
     for (int c = 0; c < nv; c++) vf_store(ob + r * dp + c * LANES, acc[r][c]);
 }
 
-static void pv_rows(const float *st, size_t nb, const float *v, size_t ldv, float *ob,
-                    size_t d, const float *alpha) {
-  const size_t dp = padded_dim(d), full = d / LANES, rem = d % LANES;
+/* mr rows of ob, every column vector. */
+GK_SIMD_INLINE void pv_rows(const int mr, const float *st, size_t nb, const float *vb,
+                            size_t dp, float *ob, const float *alpha, int first) {
+  const size_t nvec = dp / LANES;
   size_t c = 0;
-  for (; c + PV_NV <= full; c += PV_NV)
-    pv_tile(PV_MR, PV_NV, 0, st, nb, v + c * LANES, ldv, ob + c * LANES, dp, alpha);
-  switch (full - c) {
+  for (; c + PV_NV <= nvec; c += PV_NV)
+    pv_tile(mr, PV_NV, st, nb, vb + c * LANES, dp, ob + c * LANES, alpha, first);
+  switch (nvec - c) {
+#if PV_NV > 3
+    case 3: pv_tile(mr, 3, st, nb, vb + c * LANES, dp, ob + c * LANES, alpha, first); break;
+#endif
 #if PV_NV > 2
-    case 3: pv_tile(PV_MR, 3, 0, st, nb, v + c * LANES, ldv, ob + c * LANES, dp, alpha); break;
+    case 2: pv_tile(mr, 2, st, nb, vb + c * LANES, dp, ob + c * LANES, alpha, first); break;
 #endif
 #if PV_NV > 1
-    case 2: pv_tile(PV_MR, 2, 0, st, nb, v + c * LANES, ldv, ob + c * LANES, dp, alpha); break;
-    case 1: pv_tile(PV_MR, 1, 0, st, nb, v + c * LANES, ldv, ob + c * LANES, dp, alpha); break;
+    case 1: pv_tile(mr, 1, st, nb, vb + c * LANES, dp, ob + c * LANES, alpha, first); break;
 #endif
     default: break;
   }
-  if (rem) pv_tile(PV_MR, 1, rem, st, nb, v + full * LANES, ldv, ob + full * LANES, dp, alpha);
 }
 
-/* One block of queries [i0, i0 + rows) of one head. */
-static void query_block(const gk_attn_args *a, float *ws, const float *q, const float *k,
-                        const float *v, float *o, size_t i0, size_t rows, size_t n_eff) {
-  const size_t d = a->s.head_dim, dp = padded_dim(d);
-  float *qt = ws, *ob = qt + round16(d * BR), *st = ob + round16(BR * dp);
-  float *vb = st + round16(BC * BR), *alpha = vb + round16(BC * dp);
+/* The first `rows` rows of ob (whole micro-tiles: rows up to BR exist). */
+static void pv(const float *st, size_t nb, const float *vb, size_t dp, float *ob, size_t rows,
+               const float *alpha, int first) {
+  size_t r = 0;
+  for (; r < rows && r + PV_MR <= BR; r += PV_MR)
+    pv_rows(PV_MR, st + r, nb, vb, dp, ob + r * dp, alpha ? alpha + r : NULL, first);
+#if PV_TAIL > 0
+  if (r < rows) pv_rows(PV_TAIL, st + r, nb, vb, dp, ob + r * dp, alpha ? alpha + r : NULL, first);
+#endif
+}
 
-  /* Keys seen: all of [0, jfull) by every row; up to kend by the last. */
-  size_t kend = n_eff, jfull = n_eff;
-  const ptrdiff_t off = (ptrdiff_t)a->s.n_kv - (ptrdiff_t)a->s.n_q;
-  if (a->causal) {
-    ptrdiff_t last = (ptrdiff_t)(i0 + rows) + off, first = (ptrdiff_t)i0 + off + 1;
-    kend = last <= 0 ? 0 : ((size_t)last < n_eff ? (size_t)last : n_eff);
-    jfull = first <= 0 ? 0 : ((size_t)first < n_eff ? (size_t)first : n_eff);
+/* One query block's state in the chunk. */
+typedef struct qblock {
+  float *qt, *ob, *m, *l;
+  size_t i0, rows, kend, jfull; /* keys: all of [0, jfull) by every row, up to kend by the last */
+} qblock;
+
+/* Rows [i0, i0 + rows) of a head: each a different page or so of a
+ * [tokens, heads*d] tensor, so each row costs a cache miss (and a TLB miss
+ * on 4 KiB pages) that the hardware prefetchers do not see coming (they
+ * stay within a page). A
+ * loop that reads the rows and transposes them (or writes them) with
+ * scalar stores fills the store buffer long before the misses resolve, so
+ * they would be paid one after another; prefetches issued a block ahead
+ * overlap them with a block's worth of arithmetic. */
+static void prefetch_rows(const float *p, size_t ld, size_t rows, size_t d, int write) {
+  for (size_t r = 0; r < rows; r++) {
+    const char *row = (const char *)(p + r * ld);
+    for (size_t c = 0; c < d * sizeof(float); c += 64) {
+      if (write) __builtin_prefetch(row + c, 1, 3);
+      else __builtin_prefetch(row + c, 0, 2);
+    }
+    if (write) __builtin_prefetch(row + d * sizeof(float) - 1, 1, 3);
+    else __builtin_prefetch(row + d * sizeof(float) - 1, 0, 2);
   }
-  if (kend == 0) { /* no row sees a key */
-    for (size_t r = 0; r < rows; r++) memset(o + (i0 + r) * a->ldo, 0, d * sizeof(float));
+}
+
+/* Lanes of one column of `n` rows ld apart (the rest 0): where the ISA has
+ * a gather, the query transpose loads whole vectors and stores them, instead
+ * of a scalar store per element (BR·d per query block: with short n_kv, as
+ * in Linformer's k = 128, that was a tenth of the time). */
+#if defined(GK_TARGET_AVX512)
+#define HAVE_GATHER 1
+GK_SIMD_INLINE gk_vf gather_rows_(const float *p, __m512i idx, size_t n) {
+  return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), gk_mask_n_(n), idx, p, 4);
+}
+GK_SIMD_INLINE __m512i gather_index_(size_t ld) {
+  return _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
+                            _mm512_set1_epi32((int)ld));
+}
+#elif defined(GK_TARGET_AVX2)
+#define HAVE_GATHER 1
+GK_SIMD_INLINE gk_vf gather_rows_(const float *p, __m256i idx, size_t n) {
+  return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), p, idx, _mm256_castsi256_ps(gk_mask_n_(n)), 4);
+}
+GK_SIMD_INLINE __m256i gather_index_(size_t ld) {
+  return _mm256_mullo_epi32(_mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0), _mm256_set1_epi32((int)ld));
+}
+#else
+#define HAVE_GATHER 0
+#endif
+
+/* qt = the block's queries, transposed and scaled; rows >= B->rows zero. */
+static void load_queries(const qblock *B, const float *q, size_t ldq, size_t d, float scale) {
+#if HAVE_GATHER
+  if (ldq <= (size_t)INT32_MAX / LANES) { /* lane offsets fit the gather's int32 */
+    const gk_vf sv = vf_set1(scale);
+    const __typeof__(gather_index_(ldq)) idx = gather_index_(ldq);
+    for (size_t x = 0; x < QV; x++) {
+      const size_t r0 = x * LANES, n = B->rows > r0 ? (B->rows - r0 < LANES ? B->rows - r0 : LANES) : 0;
+      const float *base = q + (B->i0 + r0) * ldq;
+      for (size_t p = 0; p < d; p++)
+        vf_store(B->qt + p * BR + r0, n ? vf_mul(gather_rows_(base + p, idx, n), sv) : vf_zero());
+    }
     return;
   }
-
-  const float scale = a->s.scale;
+#endif
   for (size_t r = 0; r < BR; r++) {
-    if (r < rows) {
-      const float *qr = q + (i0 + r) * a->ldq;
-      for (size_t p = 0; p < d; p++) qt[p * BR + r] = scale * qr[p];
+    if (r < B->rows) {
+      const float *qr = q + (B->i0 + r) * ldq;
+      for (size_t p = 0; p < d; p++) B->qt[p * BR + r] = scale * qr[p];
     } else {
-      for (size_t p = 0; p < d; p++) qt[p * BR + r] = 0.0f;
+      for (size_t p = 0; p < d; p++) B->qt[p * BR + r] = 0.0f;
     }
   }
-  const size_t prow = (rows + PV_MR - 1) / PV_MR * PV_MR; /* P·V rows computed */
-  memset(ob, 0, prow * dp * sizeof(float));
-  gk_vf m[QV], l[QV];
-  for (int x = 0; x < QV; x++) m[x] = vf_set1(-INFINITY), l[x] = vf_zero();
+}
 
-  for (size_t j0 = 0; j0 < kend; j0 += BC) {
-    const size_t nb = kend - j0 < BC ? kend - j0 : BC;
-    scores(qt, d, k + j0 * a->ldk, a->ldk, nb, st);
-    if (j0 + nb > jfull) /* diagonal block: row r sees key j iff j <= i0 + r + off */
-      for (size_t j = 0; j < nb; j++) {
-        ptrdiff_t rmin = (ptrdiff_t)(j0 + j) - off - (ptrdiff_t)i0; /* first row seeing j */
-        size_t hide = rmin <= 0 ? 0 : ((size_t)rmin < BR ? (size_t)rmin : BR);
-        for (size_t r = 0; r < hide; r++) st[j * BR + r] = -INFINITY;
-      }
-    softmax_step(st, nb, m, l, alpha);
-    /* The P·V tiles read the V block BR / PV_MR times: from a contiguous
-     * copy, since rows of a [tokens, heads*d] tensor lie a page or so
-     * apart and a block of them would overflow the L1 TLB on every pass. */
-    for (size_t j = 0; j < nb; j++) memcpy(vb + j * dp, v + (j0 + j) * a->ldv, d * sizeof(float));
-    for (size_t r = 0; r < prow; r += PV_MR)
-      pv_rows(st + r, nb, vb, dp, ob + r * dp, d, alpha + r);
-  }
-
-  float lsum[BR];
-  for (int x = 0; x < QV; x++) vf_storeu(lsum + x * LANES, l[x]);
-  const size_t full = d / LANES * LANES;
-  for (size_t r = 0; r < rows; r++) {
-    const gk_vf inv = vf_set1(lsum[r] > 0.0f ? 1.0f / lsum[r] : 0.0f);
-    const float *src = ob + r * dp;
-    float *dst = o + (i0 + r) * a->ldo;
+/* O rows of the block = ob / l (zeros where l = 0: the row saw no key). */
+static void store_output(const qblock *B, float *o, size_t ldo, size_t d) {
+  const size_t dp = padded_dim(d), full = d / LANES * LANES;
+  for (size_t r = 0; r < B->rows; r++) {
+    float *dst = o + (B->i0 + r) * ldo;
+    if (B->kend == 0) {
+      memset(dst, 0, d * sizeof(float));
+      continue;
+    }
+    const gk_vf inv = vf_set1(B->l[r] > 0.0f ? 1.0f / B->l[r] : 0.0f);
+    const float *src = B->ob + r * dp;
     size_t c = 0;
     for (; c < full; c += LANES) vf_storeu(dst + c, vf_mul(vf_load(src + c), inv));
     if (c < d) vf_storeu_n(dst + c, vf_mul(vf_load(src + c), inv), d - c);
   }
 }
 
+/* Query blocks [qb0, qb0 + nblk) of one head. */
+static void chunk(const gk_attn_args *a, float *ws, const float *q, const float *k,
+                  const float *v, float *o, size_t qb0, size_t nblk, size_t n_eff) {
+  const size_t d = a->s.head_dim, dp = padded_dim(d), bf = block_floats(d);
+  float *kc = ws + chunk_max(d) * bf, *vb = kc + round16(BC * dp);
+  float *st = vb + round16(BC * dp), *alpha = st + round16(BC * BR);
+  const ptrdiff_t off = (ptrdiff_t)a->s.n_kv - (ptrdiff_t)a->s.n_q;
+  /* log2(e) folded into the scale: the softmax runs in base 2 */
+  const float scale = a->s.scale * 1.44269504088896341f;
+  qblock blk[GMAX];
+  size_t kmax = 0;
+  for (size_t b = 0; b < nblk; b++) {
+    qblock *B = &blk[b];
+    B->qt = ws + b * bf, B->ob = B->qt + round16(d * BR);
+    B->m = B->ob + round16(BR * dp), B->l = B->m + round16(BR);
+    B->i0 = (qb0 + b) * BR;
+    B->rows = a->s.n_q - B->i0 < BR ? a->s.n_q - B->i0 : BR;
+    B->kend = B->jfull = n_eff;
+    if (a->causal) {
+      ptrdiff_t last = (ptrdiff_t)(B->i0 + B->rows) + off, first = (ptrdiff_t)B->i0 + off + 1;
+      B->kend = last <= 0 ? 0 : ((size_t)last < n_eff ? (size_t)last : n_eff);
+      B->jfull = first <= 0 ? 0 : ((size_t)first < n_eff ? (size_t)first : n_eff);
+    }
+    if (B->kend > kmax) kmax = B->kend;
+    if (B->kend == 0) { /* no row sees a key */
+      store_output(B, o, a->ldo, d);
+      continue;
+    }
+    for (size_t r = 0; r < BR; r++) B->m[r] = -INFINITY, B->l[r] = 0.0f;
+  }
+  if (nblk) prefetch_rows(q + blk[0].i0 * a->ldq, a->ldq, blk[0].rows, d, 0);
+  if (kmax == 0) return;
+  /* Key blocks of equal size (whole groups of NJ): a short last block
+   * would pay a block's fixed costs for a few keys (k = 128: 60+60+8). */
+  const size_t nkb = (kmax + BC - 1) / BC, kb = ((kmax + nkb - 1) / nkb + NJ - 1) / NJ * NJ;
+  /* the first key block: it is packed right away, but the misses then overlap */
+  prefetch_rows(k, a->ldk, kmax < kb ? kmax : kb, d, 0);
+  prefetch_rows(v, a->ldv, kmax < kb ? kmax : kb, d, 0);
+
+  for (size_t j0 = 0; j0 < kmax; j0 += kb) {
+    const size_t nb = kmax - j0 < kb ? kmax - j0 : kb;
+    /* whole groups of NJ keys: the last group's missing keys are zeros
+     * (their scores are computed, never read) */
+    copy_rows(k + j0 * a->ldk, a->ldk, nb, (nb + NJ - 1) / NJ * NJ, d, dp, kc);
+    copy_rows(v + j0 * a->ldv, a->ldv, nb, nb, d, dp, vb);
+    if (j0 + nb < kmax) { /* the next key block's rows, in flight during this one */
+      const size_t nn = kmax - j0 - nb < kb ? kmax - j0 - nb : kb;
+      prefetch_rows(k + (j0 + nb) * a->ldk, a->ldk, nn, d, 0);
+      prefetch_rows(v + (j0 + nb) * a->ldv, a->ldv, nn, d, 0);
+    }
+    for (size_t b = 0; b < nblk; b++) {
+      qblock *B = &blk[b];
+      if (B->kend <= j0) continue;
+      const size_t nbb = B->kend - j0 < nb ? B->kend - j0 : nb;
+      const int last = j0 + nbb >= B->kend;
+      if (j0 == 0) { /* first key block: the queries, and the next block's in flight */
+        if (b + 1 < nblk) prefetch_rows(q + blk[b + 1].i0 * a->ldq, a->ldq, blk[b + 1].rows, d, 0);
+        load_queries(B, q, a->ldq, d, scale);
+      }
+      if (last) prefetch_rows(o + B->i0 * a->ldo, a->ldo, B->rows, d, 1);
+      gk_vf bm[QV];
+      scores(B->qt, d, kc, dp, nbb, st, bm);
+      const int masked = j0 + nbb > B->jfull;
+      if (masked) { /* diagonal block: row r sees key j iff j <= i0 + r + off */
+        for (size_t j = 0; j < nbb; j++) {
+          ptrdiff_t rmin = (ptrdiff_t)(j0 + j) - off - (ptrdiff_t)B->i0; /* first row seeing j */
+          size_t hide = rmin <= 0 ? 0 : ((size_t)rmin < BR ? (size_t)rmin : BR);
+          for (size_t r = 0; r < hide; r++) st[j * BR + r] = -INFINITY;
+        }
+        for (int x = 0; x < QV; x++) { /* the fused max saw the hidden scores */
+          bm[x] = vf_set1(-INFINITY);
+          for (size_t j = 0; j < nbb; j++) bm[x] = vf_max(bm[x], vf_load(st + j * BR + x * LANES));
+        }
+      }
+      const int moved = softmax_step(st, nbb, bm, B->m, B->l, alpha, masked);
+      pv(st, nbb, vb, dp, B->ob, B->rows, moved ? alpha : NULL, j0 == 0);
+      if (last) store_output(B, o, a->ldo, d);
+    }
+  }
+}
+
 static void run(const gk_attn_args *a) {
   const gk_attn_shape *s = &a->s;
-  const size_t nqb = (s->n_q + BR - 1) / BR, per_seq = s->heads * nqb;
-  const size_t items = s->batch * per_seq, sf = scratch_floats(s->head_dim);
+  const size_t nqb = (s->n_q + BR - 1) / BR, blocks = s->batch * s->heads * nqb;
+  const size_t sf = scratch_floats(s->head_dim);
+  /* Chunks as long as the scratch allows, but short enough that every
+   * thread gets a few of them (dynamic scheduling evens out the rest). */
+  const size_t want = (size_t)(a->threads > 0 ? a->threads : 1) * 4;
+  size_t g = (blocks + want - 1) / want;
+  if (g > chunk_max(s->head_dim)) g = chunk_max(s->head_dim);
+  if (g > nqb) g = nqb;
+  if (g < 1) g = 1;
+  const size_t nch = (nqb + g - 1) / g, per_seq = s->heads * nch, items = s->batch * per_seq;
   const int nt = (size_t)a->threads < items ? a->threads : (int)items;
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
@@ -241,13 +468,13 @@ static void run(const gk_attn_args *a) {
 #endif
 #pragma omp for schedule(dynamic, 1)
     for (size_t it = 0; it < items; it++) {
-      const size_t b = it / per_seq, h = it % per_seq / nqb, qb = it % nqb;
-      const size_t i0 = qb * BR, rows = s->n_q - i0 < BR ? s->n_q - i0 : BR;
+      const size_t b = it / per_seq, h = it % per_seq / nch, c = it % nch;
+      const size_t qb0 = c * g, nblk = nqb - qb0 < g ? nqb - qb0 : g;
       size_t n_eff = a->kv_valid ? a->kv_valid[b] : s->n_kv;
-      query_block(a, ws, a->Q + b * s->q_batch_stride + h * s->q_head_stride,
-                  a->K + b * s->k_batch_stride + h * s->k_head_stride,
-                  a->V + b * s->v_batch_stride + h * s->v_head_stride,
-                  a->O + b * s->o_batch_stride + h * s->o_head_stride, i0, rows, n_eff);
+      chunk(a, ws, a->Q + b * s->q_batch_stride + h * s->q_head_stride,
+            a->K + b * s->k_batch_stride + h * s->k_head_stride,
+            a->V + b * s->v_batch_stride + h * s->v_head_stride,
+            a->O + b * s->o_batch_stride + h * s->o_head_stride, qb0, nblk, n_eff);
     }
   }
 }
