@@ -37,6 +37,8 @@ avx512_filters=(
   # full attention vs Linformer, 12 heads x d=64
   '^attention/.*avx512/heads=12/d=64/n=(1024|2048|4096)/threads=(1|2)'
   '^linformer/heads=12/d=64/n=(1024|2048|4096)/k=128/threads=(1|2)'
+  # Linformer's attention part alone: n queries against k = 128 projected rows
+  '^attention_kv/.*avx512/heads=12/d=64/n=4096/k=128/threads=1'
   # all-pairs Hamming distances, n = 4096
   '^hamming_dist/(.*avx512|.*avx2|baseline|peer).*/b=256/n=4096/threads=1'
   # Hamming attention, b = 16: linear vs quadratic, and linear growth
