@@ -41,6 +41,27 @@ void limit_long(benchmark::internal::Benchmark *b, double seconds_per_call) {
   if (seconds_per_call > 0.5) b->Iterations(1);
   else b->MinTime(0.2);
 }
+
+// The attention core (one variant) on n_q queries against n_kv keys; the
+// name carries n_kv as k when it differs from n_q (Linformer's part).
+benchmark::internal::Benchmark *register_core(const std::string &what, const gk_variant *v,
+                                              size_t n_q, size_t n_kv, int t, double flops) {
+  auto *b = benchmark::RegisterBenchmark(
+      name(what + v->name, n_q, n_kv == n_q ? 0 : n_kv, t).c_str(),
+      [v, n_q, n_kv, t, flops](benchmark::State &st) {
+        if (!usable_or_skip(st, v)) return;
+        const size_t ld = kHeads * kDim;
+        Buffer Q(n_q * ld, 1), K(n_kv * ld, 2), V(n_kv * ld, 3), O(n_q * ld, 4);
+        gk_attn_shape s = {1, kHeads, kDim, n_q, n_kv, 0, 0, 0, 0, 0, 0, 0, 0, 0.0f};
+        gk_attn_args a;
+        gk_attn_prepare(&s, Q.data(), ld, K.data(), ld, V.data(), ld, O.data(), ld, nullptr,
+                        &a);
+        a.threads = t;
+        for (auto _ : st) gk_attention_run(v, &a);
+        set_flops(st, flops);
+      });
+  return b->UseRealTime()->Unit(benchmark::kMillisecond);
+}
 }  // namespace
 
 void register_attention() {
@@ -50,21 +71,7 @@ void register_attention() {
         // the scalar reference only where it finishes in reasonable time
         if (v->isa == GK_ISA_SCALAR && n > 512) continue;
         const double flops = 4.0 * kHeads * n * n * kDim;
-        auto *b = benchmark::RegisterBenchmark(
-            name("attention/" + std::string(v->name), n, 0, t).c_str(),
-            [v, n, t, flops](benchmark::State &st) {
-              if (!usable_or_skip(st, v)) return;
-              const size_t ld = kHeads * kDim;
-              Buffer Q(n * ld, 1), K(n * ld, 2), V(n * ld, 3), O(n * ld, 4);
-              gk_attn_shape s = {1, kHeads, kDim, n, n, 0, 0, 0, 0, 0, 0, 0, 0, 0.0f};
-              gk_attn_args a;
-              gk_attn_prepare(&s, Q.data(), ld, K.data(), ld, V.data(), ld, O.data(), ld,
-                              nullptr, &a);
-              a.threads = t;
-              for (auto _ : st) gk_attention_run(v, &a);
-              set_flops(st, flops);
-            });
-        b->UseRealTime()->Unit(benchmark::kMillisecond);
+        auto *b = register_core("attention/", v, n, n, t, flops);
         limit_long(b, flops / (v->isa == GK_ISA_SCALAR ? 2e9 : 5e10) / t);
       }
       for (size_t k : kProjected) {
@@ -72,21 +79,8 @@ void register_attention() {
         for (const gk_variant *v : variants_of(GK_OP_ATTENTION)) {
           if (v->isa == GK_ISA_SCALAR) continue;
           const double flops = 4.0 * kHeads * n * k * kDim;
-          auto *b = benchmark::RegisterBenchmark(
-              name("attention_kv/" + std::string(v->name), n, k, t).c_str(),
-              [v, n, k, t, flops](benchmark::State &st) {
-                if (!usable_or_skip(st, v)) return;
-                const size_t ld = kHeads * kDim;
-                Buffer Q(n * ld, 1), K(k * ld, 2), V(k * ld, 3), O(n * ld, 4);
-                gk_attn_shape s = {1, kHeads, kDim, n, k, 0, 0, 0, 0, 0, 0, 0, 0, 0.0f};
-                gk_attn_args a;
-                gk_attn_prepare(&s, Q.data(), ld, K.data(), ld, V.data(), ld, O.data(), ld,
-                                nullptr, &a);
-                a.threads = t;
-                for (auto _ : st) gk_attention_run(v, &a);
-                set_flops(st, flops);
-              });
-          b->UseRealTime()->Unit(benchmark::kMillisecond)->MinTime(0.2);
+          auto *b = register_core("attention_kv/", v, n, k, t, flops);
+          b->MinTime(0.2);
         }
       }
       for (size_t k : kProjected) {
