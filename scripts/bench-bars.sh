@@ -64,11 +64,14 @@ from collections import defaultdict
 
 peak = float(sys.argv[3])
 runs = [json.load(open(p)) for p in sys.argv[1:3]]
+def clean(run_name):  # the benchmark's name without Google Benchmark's run options
+    return re.sub(r"/(min_time:[^/]*|iterations:\d+|real_time)", "", run_name)
+
 med = {}  # run name -> (seconds, GFLOP/s or None), per run index
 for i, d in enumerate(runs):
     for b in d["benchmarks"]:
         if b.get("aggregate_name") != "median": continue
-        name = b["run_name"].replace("/min_time:0.200", "").replace("/real_time", "")
+        name = clean(b["run_name"])
         scale = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
         med[(i, name)] = (b["real_time"] * scale, b.get("GFLOP/s"))
 
@@ -85,7 +88,7 @@ print("| benchmark | median | GFLOP/s or rate |\n|---|---:|---:|")
 for i, d in enumerate(runs):
     for b in d["benchmarks"]:
         if b.get("aggregate_name") != "median": continue
-        name = b["run_name"].replace("/min_time:0.200", "").replace("/real_time", "")
+        name = clean(b["run_name"])
         rate = ""
         for c in ("GFLOP/s", "Gpairs/s", "pairs/s", "tokens/s"):
             if c in b:
