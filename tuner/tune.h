@@ -53,6 +53,19 @@ typedef struct tn_variant_row {
   const char *status; /* "ok", "wrong result", "no time" */
 } tn_variant_row;
 
+/* How the variant study chose an op's variant: the registry's default
+ * stays unless a rival beats it, in paired timings, by more than the
+ * noise (tn_variant_verdict in fit.h). */
+typedef struct tn_variant_choice {
+  const char *def;    /* the registry's default; NULL when the op was not decided */
+  const char *rival;  /* the fastest other variant (or the runner-up when the default led) */
+  const char *chosen;
+  double ratio;       /* rival's time over the default's (< 1: rival faster); 0: none */
+  double margin;      /* what the rival had to beat, as a fraction; 0: no paired check */
+  int paired;         /* ratio from paired timings (else from the screening) */
+  const char *why;    /* "default fastest", "within noise", "rival faster", ... */
+} tn_variant_choice;
+
 /* Time per call against the number of keys, for the sequence plots and
  * the informational crossovers (0: not measured). */
 #define TN_SEQ_MAX 16
@@ -67,6 +80,7 @@ typedef struct tn_results {
   gk_tuning t;        /* what the profile holds (merged with the old one) */
   size_t n_rows;
   tn_variant_row rows[TN_MAX_ROWS];
+  tn_variant_choice choice[GK_OP_COUNT];
   size_t n_series;
   tn_series series[TN_MAX_SERIES];
   tn_seq_curves seq;
