@@ -83,6 +83,16 @@ static size_t keep_default(const tn_config *cfg, tn_results *r, const tn_adapter
     if (run < nc) ch->rival = cand[run]->name, ch->ratio = score[run] / score[kd];
     return kd;
   }
+  /* among rivals within the margin of the leader, the one of highest
+   * priority is the challenger (cand is in priority order): which of two
+   * near-equal rivals leads the screening is itself a coin toss */
+  for (size_t k = 0; k < nc; k++)
+    if (k != kd && valid[k] && score[k] < score[kd] &&
+        score[k] <= score[win] * (1 + TN_MIN_MARGIN)) {
+      win = k;
+      break;
+    }
+  ch->chosen = cand[win]->name;
   ch->rival = cand[win]->name;
   ch->ratio = score[win] / score[kd];
   double ratio[TN_FIT_MAX], noise[TN_FIT_MAX];
