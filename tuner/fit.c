@@ -54,6 +54,6 @@ int tn_variant_verdict(const double *ratio, const double *noise, size_t n, doubl
   if (margin < min_margin) margin = min_margin;
   v->ratio = exp(logs / (double)n);
   v->margin = margin;
-  v->rival_wins = v->ratio * (1 + margin) < 1 && worst <= 1 + margin;
+  v->rival_wins = v->ratio * (1 + margin) < 1 && worst < 1;
   return 1;
 }

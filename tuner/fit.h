@@ -31,9 +31,10 @@ int tn_fit_crossing(const double *x, const double *y, size_t n, double level, tn
  * doubt that ratio is, as a fraction (the study gives the distance between
  * the fastest samples' ratio and the median of the per-pair ratios).
  * The rival wins only when it is faster overall — the geometric mean of
- * the ratios at most 1 / (1 + margin) — and clearly slower on no class
- * (no ratio above 1 + margin), where margin = max(min_margin, 2 × the
- * median noise). Ties go to the default. */
+ * the ratios below 1 / (1 + margin), where margin = max(min_margin, 2 ×
+ * the median noise) — and faster on every class (every ratio below 1): a
+ * big win on one shape does not buy a loss on another. Ties go to the
+ * default. */
 typedef struct tn_verdict {
   double ratio;  /* the rival's time over the default's, geometric mean */
   double margin; /* the fraction the rival had to be faster by */

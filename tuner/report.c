@@ -120,19 +120,20 @@ void tn_report_markdown(FILE *f, const tn_results *r, const tn_report_ctx *rc) {
              "A rival replaces the registry's default (what the library runs without a\n"
              "profile) only when paired timings show it faster by more than the margin,\n"
              "max(5%%, 2 x the noise of the paired ratios), on the geometric mean over the\n"
-             "shape classes, and clearly slower on none; ties stay with the default.\n"
+             "shape classes, and faster on every class; ties stay with the default.\n"
              "\"vs default\": the rival's time over the default's (paired, else from the\n"
-             "screening); the noise of a paired ratio: how far the ratio of the fastest\n"
+             "screening; paired: the geometric mean, then class by class); the noise of a paired ratio: how far the ratio of the fastest\n"
              "samples and the median of the sample-by-sample ratios disagree.\n\n"
              "| op | variant | registry default | closest rival | vs default | margin | decision | "
              "single-thread below |\n|---|---|---|---|---:|---:|---|---:|\n");
   for (int op = 0; op < GK_OP_COUNT; op++) {
-    char thr[32] = "default", ratio[32] = "-", margin[32] = "-";
+    char thr[32] = "default", ratio[96] = "-", margin[32] = "-";
     if (t->single_thread_below[op] > 0)
       snprintf(thr, sizeof thr, "%.3g FLOP", t->single_thread_below[op]);
     const tn_variant_choice *ch = &r->choice[op];
     if (ch->ratio > 0)
-      snprintf(ratio, sizeof ratio, "%.3f%s", ch->ratio, ch->paired ? " (paired)" : "");
+      snprintf(ratio, sizeof ratio, "%.3f%s%s%s", ch->ratio, ch->paired ? " (paired: " : "",
+               ch->paired ? ch->per_class : "", ch->paired ? ")" : "");
     if (ch->margin > 0) snprintf(margin, sizeof margin, "%.1f%%", 100 * ch->margin);
     fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", gk_op_to_name(op),
             t->variant[op][0] ? t->variant[op] : "(registry priority)",

@@ -68,7 +68,7 @@ static size_t keep_default(const tn_config *cfg, tn_results *r, const tn_adapter
   size_t kd = nc;
   for (size_t k = 0; k < nc; k++)
     if (cand[k] == def) kd = k;
-  *ch = (tn_variant_choice){NULL, NULL, cand[win]->name, 0, 0, 0, "fastest"};
+  *ch = (tn_variant_choice){.chosen = cand[win]->name, .why = "fastest"};
   if (kd == nc || !valid[kd]) {
     /* the default failed its check (or is not among the candidates) */
     ch->why = kd == nc ? "fastest (default not timed)" : "fastest (default wrong)";
@@ -121,6 +121,9 @@ static size_t keep_default(const tn_config *cfg, tn_results *r, const tn_adapter
     return kd;
   }
   ch->ratio = v.ratio, ch->margin = v.margin, ch->paired = 1;
+  for (size_t i = 0, at = 0; i < n && at < sizeof ch->per_class; i++)
+    at += (size_t)snprintf(ch->per_class + at, sizeof ch->per_class - at, "%s%.3f", i ? " " : "",
+                           ratio[i]);
   if (v.rival_wins) {
     ch->why = "rival faster";
     return win;
@@ -260,8 +263,10 @@ void tn_study_threads(const tn_config *cfg, tn_results *r) {
       ad->describe(c, shape, sizeof shape);
       tn_progress(((double)done + i / 10.0) / total, "%s %s", gk_op_to_name(op), shape);
       timed_call one = {ad, c, v, 1}, team = {ad, c, v, cfg->threads};
-      tn_time t1 = tn_measure(call, &one, &cfg->timing);
-      tn_time tn = tn_measure(call, &team, &cfg->timing);
+      /* in alternation, sample against sample: a load that comes and goes
+       * then weighs on both alike instead of deciding the comparison */
+      tn_pair pr = tn_compare(call, &one, call, &team, &cfg->timing);
+      tn_time t1 = pr.a, tn = pr.b;
       double w = ad->work(c);
       ad->destroy(c);
       if (t1.ns <= 0 || tn.ns <= 0) break;

@@ -11,7 +11,7 @@
 
 typedef enum tn_effort { TN_QUICK = 0, TN_DEFAULT = 1, TN_THOROUGH = 2 } tn_effort;
 
-/* The studies, in the order they run; --ops selects among them (and among
+/* The studies (main.c runs seq before rank); --ops selects among them (and among
  * the registry's ops for the variant and thread studies). */
 enum {
   TN_STUDY_VARIANTS = 1 << 0, /* fastest variant per op */
@@ -63,6 +63,7 @@ typedef struct tn_variant_choice {
   double ratio;       /* rival's time over the default's (< 1: rival faster); 0: none */
   double margin;      /* what the rival had to beat, as a fraction; 0: no paired check */
   int paired;         /* ratio from paired timings (else from the screening) */
+  char per_class[64]; /* the paired ratios class by class, e.g. "0.87 1.02 1.04" */
   const char *why;    /* "default fastest", "within noise", "rival faster", ... */
 } tn_variant_choice;
 

@@ -63,10 +63,17 @@ static void test_noise_widens_margin(void **state) {
   assert_true(v.rival_wins);
 }
 
-/* a big win on one class does not buy a clear loss on another */
-static void test_clearly_slower_somewhere(void **state) {
+/* a big win on one class does not buy a loss on another, even a small one
+ * (a tile that wins on one-row decode by 13% and loses by 2-4% on prefill,
+ * as measured on a shared AVX-512 machine) */
+static void test_slower_somewhere(void **state) {
   (void)state;
   const double r[3] = {0.6, 0.9, 1.08};
+  const double decode_only[3] = {0.865, 1.021, 1.037};
+  tn_verdict w;
+  assert_true(tn_variant_verdict(decode_only, quiet, 3, 0.0, &w));
+  assert_true(w.ratio < 1);
+  assert_false(w.rival_wins);
   tn_verdict v;
   assert_true(tn_variant_verdict(r, quiet, 3, 0.05, &v));
   assert_true(v.ratio < 0.9);
@@ -92,7 +99,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_within_noise),       cmocka_unit_test(test_clear_win),
       cmocka_unit_test(test_tie_goes_to_default), cmocka_unit_test(test_noise_widens_margin),
-      cmocka_unit_test(test_clearly_slower_somewhere), cmocka_unit_test(test_nothing_to_judge),
+      cmocka_unit_test(test_slower_somewhere), cmocka_unit_test(test_nothing_to_judge),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
