@@ -39,3 +39,21 @@ int tn_fit_crossing(const double *x, const double *y, size_t n, double level, tn
   c->err = s * sqrt(1.0 / (double)n + (c->x - mean) * (c->x - mean) / sxx);
   return 1;
 }
+
+int tn_variant_verdict(const double *ratio, const double *noise, size_t n, double min_margin,
+                       tn_verdict *v) {
+  if (n == 0 || n > TN_FIT_MAX) return 0;
+  double logs = 0, nz[TN_FIT_MAX], worst = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (!(ratio[i] > 0) || !isfinite(ratio[i])) return 0;
+    logs += log(ratio[i]);
+    if (ratio[i] > worst) worst = ratio[i];
+    nz[i] = noise[i] > 0 && isfinite(noise[i]) ? noise[i] : 0;
+  }
+  double margin = 2 * median(nz, n);
+  if (margin < min_margin) margin = min_margin;
+  v->ratio = exp(logs / (double)n);
+  v->margin = margin;
+  v->rival_wins = v->ratio * (1 + margin) < 1 && worst < 1;
+  return 1;
+}

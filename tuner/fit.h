@@ -23,4 +23,26 @@ typedef struct tn_crossing {
  * above TN_FIT_MAX. */
 int tn_fit_crossing(const double *x, const double *y, size_t n, double level, tn_crossing *c);
 
+/* Whether a rival variant replaces the registry's default (what the
+ * library runs without a profile): the variant study's rule, so that two
+ * tunes of one machine make the same choice when the timings are within
+ * noise of each other. ratio[i]: the rival's time over the default's on
+ * shape class i, from paired (alternating) timings; noise[i]: how much in
+ * doubt that ratio is, as a fraction (the study gives the distance between
+ * the fastest samples' ratio and the median of the per-pair ratios).
+ * The rival wins only when it is faster overall — the geometric mean of
+ * the ratios below 1 / (1 + margin), where margin = max(min_margin, 2 ×
+ * the median noise) — and faster on every class (every ratio below 1): a
+ * big win on one shape does not buy a loss on another. Ties go to the
+ * default. */
+typedef struct tn_verdict {
+  double ratio;  /* the rival's time over the default's, geometric mean */
+  double margin; /* the fraction the rival had to be faster by */
+  int rival_wins;
+} tn_verdict;
+/* Returns 0 (and the default stays) when n is 0 or a ratio is not
+ * positive; otherwise 1 with *v filled. */
+int tn_variant_verdict(const double *ratio, const double *noise, size_t n, double min_margin,
+                       tn_verdict *v);
+
 #endif

@@ -145,6 +145,10 @@ tn_pair tn_compare(void (*fa)(void *), void *arg_a, void (*fb)(void *), void *ar
     if (n == 0 || sb[n] < best_b) best_b = sb[n];
     if (gain) last_gain = n;
   }
+  double pr[MAX_SAMPLES];
+  for (int i = 0; i < n; i++) pr[i] = sb[i] / sa[i];
+  qsort(pr, (size_t)n, sizeof pr[0], cmp_double);
+  if (n) p.ratio_median = n % 2 ? pr[n / 2] : 0.5 * (pr[n / 2 - 1] + pr[n / 2]);
   summarise(sa, n, &p.a);
   summarise(sb, n, &p.b);
   p.ratio = p.b.ns / p.a.ns;

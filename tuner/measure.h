@@ -60,6 +60,10 @@ tn_time tn_measure_cut(void (*fn)(void *), void *arg, const tn_timing_cfg *cfg,
 typedef struct tn_pair {
   tn_time a, b;
   double ratio;
+  /* the median of the per-pair ratios b/a (each b sample over the a sample
+   * taken beside it): another estimate of the same ratio, whose distance
+   * from ratio says how far the machine's noise leaves it in doubt */
+  double ratio_median;
 } tn_pair;
 tn_pair tn_compare(void (*fa)(void *), void *arg_a, void (*fb)(void *), void *arg_b,
                    const tn_timing_cfg *cfg);

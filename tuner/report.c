@@ -116,13 +116,29 @@ void tn_report_markdown(FILE *f, const tn_results *r, const tn_report_ctx *rc) {
             "Information: Hamming attention over Linformer (k = 128):");
   if (!seq) fprintf(f, "Not measured: Hamming attention switches to the linear form from the cost model (about 2b keys).\n\n");
 
-  fprintf(f, "## Variants and threads\n\n| op | variant | single-thread below |\n|---|---|---:|\n");
+  fprintf(f, "## Variants and threads\n\n"
+             "A rival replaces the registry's default (what the library runs without a\n"
+             "profile) only when paired timings show it faster by more than the margin,\n"
+             "max(5%%, 2 x the noise of the paired ratios), on the geometric mean over the\n"
+             "shape classes, and faster on every class; ties stay with the default.\n"
+             "\"vs default\": the rival's time over the default's (paired, else from the\n"
+             "screening; paired: the geometric mean, then class by class); the noise of a paired ratio: how far the ratio of the fastest\n"
+             "samples and the median of the sample-by-sample ratios disagree.\n\n"
+             "| op | variant | registry default | closest rival | vs default | margin | decision | "
+             "single-thread below |\n|---|---|---|---|---:|---:|---|---:|\n");
   for (int op = 0; op < GK_OP_COUNT; op++) {
-    char thr[32] = "default";
+    char thr[32] = "default", ratio[96] = "-", margin[32] = "-";
     if (t->single_thread_below[op] > 0)
       snprintf(thr, sizeof thr, "%.3g FLOP", t->single_thread_below[op]);
-    fprintf(f, "| %s | %s | %s |\n", gk_op_to_name(op),
-            t->variant[op][0] ? t->variant[op] : "(registry priority)", thr);
+    const tn_variant_choice *ch = &r->choice[op];
+    if (ch->ratio > 0)
+      snprintf(ratio, sizeof ratio, "%.3f%s%s%s", ch->ratio, ch->paired ? " (paired: " : "",
+               ch->paired ? ch->per_class : "", ch->paired ? ")" : "");
+    if (ch->margin > 0) snprintf(margin, sizeof margin, "%.1f%%", 100 * ch->margin);
+    fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", gk_op_to_name(op),
+            t->variant[op][0] ? t->variant[op] : "(registry priority)",
+            ch->def ? ch->def : "-", ch->rival ? ch->rival : "-", ratio, margin,
+            ch->why ? ch->why : "-", thr);
   }
   if (t->gemm_mc)
     fprintf(f, "\nGEMM blocking: MC = %zu, KC = %zu, NC = %zu.\n", t->gemm_mc, t->gemm_kc, t->gemm_nc);
@@ -195,6 +211,18 @@ int tn_report_json(const char *path, const tn_results *r, const tn_report_ctx *r
     fprintf(f, ": {\"variant\": ");
     if (t->variant[op][0]) json_str(f, t->variant[op]);
     else fprintf(f, "null");
+    const tn_variant_choice *ch = &r->choice[op];
+    if (ch->why) {
+      fprintf(f, ", \"default\": ");
+      if (ch->def) json_str(f, ch->def);
+      else fprintf(f, "null");
+      fprintf(f, ", \"rival\": ");
+      if (ch->rival) json_str(f, ch->rival);
+      else fprintf(f, "null");
+      fprintf(f, ", \"rival_over_default\": %.4f, \"margin\": %.4f, \"paired\": %s, "
+                 "\"decision\": ", ch->ratio, ch->margin, ch->paired ? "true" : "false");
+      json_str(f, ch->why);
+    }
     fprintf(f, ", \"single_thread_below\": %.0f}", t->single_thread_below[op]);
   }
   fprintf(f, "\n  },\n  \"gemm_blocking\": {\"mc\": %zu, \"kc\": %zu, \"nc\": %zu},\n",

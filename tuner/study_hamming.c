@@ -7,10 +7,14 @@
  * Then the crossover the library uses: per (b, d, causal), the number of
  * keys from which the linear form beats the quadratic one. n doubles from 16
  * until the linear form has won twice in a row (one win can be noise),
- * then a binary search on multiples of 8 between the last loss and the
- * first win; each step times both forms in alternation (tn_compare). */
+ * then a robust line through the speed-up at lengths between the last loss
+ * and the first win is solved for 1 (tn_fit_crossing), rounded up to a
+ * multiple of 8; each point times both forms in alternation (tn_compare). */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "fit.h"
 
 #include "kernels/hamming/hamming.h"
 #include "progress.h"
@@ -103,16 +107,29 @@ static long find_crossover(const ham_data *h, const tn_results *r, int causal,
   }
   if (!hi) return (long)first_win; /* won only at the largest n, or never (0) */
   if (!lo) return 16; /* linear from the smallest size */
-  /* largest n on a multiple of 8 where quadratic still wins, + 8 */
-  size_t a = lo / 8, b = hi / 8;
-  while (b - a > 1) {
-    size_t mid = (a + b) / 2;
-    double q = linear_vs_quad(h, r, mid * 8, causal, cfg);
+  /* Near the crossover the two forms are within noise of each other, so a
+   * yes/no search there is a coin toss (the rank study's lesson): instead,
+   * a robust line through the speed-up quadratic/linear — about
+   * proportional to n — at lengths spread over [lo, hi], solved for 1. */
+  double x[TN_FIT_MAX], y[TN_FIT_MAX];
+  /* as many comparisons as a binary search on multiples of 8 would make,
+   * at least 4 */
+  size_t np = 0, steps = 0;
+  for (size_t span = (hi - lo) / 8; span > 1; span = (span + 1) / 2) steps++;
+  steps = steps < 4 ? 4 : steps > 8 ? 8 : steps;
+  for (size_t i = 0; i <= steps; i++) {
+    size_t n = (lo + (hi - lo) * i / steps + 4) / 8 * 8;
+    if (np && n <= (size_t)x[np - 1]) continue;
+    double q = linear_vs_quad(h, r, n, causal, cfg);
     if (q <= 0) return -1;
-    if (q < 1) b = mid;
-    else a = mid;
+    x[np] = (double)n, y[np++] = 1 / q;
   }
-  return (long)(b * 8);
+  tn_crossing c;
+  double at = tn_fit_crossing(x, y, np, 1.0, &c) ? c.x : 0.5 * (double)(lo + hi);
+  if (at < (double)lo) at = (double)lo;
+  if (at > (double)hi) at = (double)hi;
+  /* the first multiple of 8 at or past the crossing */
+  return (long)(ceil(at / 8) * 8);
 }
 
 static void info_curves(const tn_config *cfg, tn_results *r) {

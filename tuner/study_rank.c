@@ -89,7 +89,7 @@ static double ratio_at(rank_case *c, size_t r, const tn_config *cfg) {
 #define SPREAD 0.2
 #define MAX_RANKS 9
 static size_t ranks_per_pass(tn_effort e) { return e == TN_QUICK ? 5 : MAX_RANKS; }
-#define MAX_PASSES 4 /* per point: one noisy point cannot take all the time */
+#define MAX_PASSES 7 /* per point: one noisy point cannot take all the time */
 #define MAX_FIT (MAX_PASSES * MAX_RANKS)
 _Static_assert(MAX_FIT <= TN_FIT_MAX, "a point's comparisons fit one line");
 /* A fit is sure enough when its standard error is a quarter of the grid

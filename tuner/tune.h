@@ -11,7 +11,7 @@
 
 typedef enum tn_effort { TN_QUICK = 0, TN_DEFAULT = 1, TN_THOROUGH = 2 } tn_effort;
 
-/* The studies, in the order they run; --ops selects among them (and among
+/* The studies (main.c runs seq before rank); --ops selects among them (and among
  * the registry's ops for the variant and thread studies). */
 enum {
   TN_STUDY_VARIANTS = 1 << 0, /* fastest variant per op */
@@ -53,6 +53,20 @@ typedef struct tn_variant_row {
   const char *status; /* "ok", "wrong result", "no time" */
 } tn_variant_row;
 
+/* How the variant study chose an op's variant: the registry's default
+ * stays unless a rival beats it, in paired timings, by more than the
+ * noise (tn_variant_verdict in fit.h). */
+typedef struct tn_variant_choice {
+  const char *def;    /* the registry's default; NULL when the op was not decided */
+  const char *rival;  /* the fastest other variant (or the runner-up when the default led) */
+  const char *chosen;
+  double ratio;       /* rival's time over the default's (< 1: rival faster); 0: none */
+  double margin;      /* what the rival had to beat, as a fraction; 0: no paired check */
+  int paired;         /* ratio from paired timings (else from the screening) */
+  char per_class[64]; /* the paired ratios class by class, e.g. "0.87 1.02 1.04" */
+  const char *why;    /* "default fastest", "within noise", "rival faster", ... */
+} tn_variant_choice;
+
 /* Time per call against the number of keys, for the sequence plots and
  * the informational crossovers (0: not measured). */
 #define TN_SEQ_MAX 16
@@ -67,6 +81,7 @@ typedef struct tn_results {
   gk_tuning t;        /* what the profile holds (merged with the old one) */
   size_t n_rows;
   tn_variant_row rows[TN_MAX_ROWS];
+  tn_variant_choice choice[GK_OP_COUNT];
   size_t n_series;
   tn_series series[TN_MAX_SERIES];
   tn_seq_curves seq;

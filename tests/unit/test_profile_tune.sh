@@ -30,6 +30,8 @@ t1=$(now)
 head -1 "$dir/profile" | grep -q '^greenkern-profile ' || fail "no profile written"
 tail -1 "$dir/profile" | grep -q '^end ' || fail "profile has no trailer"
 grep -q 'Rank crossover' "$dir/report.md" || fail "report lacks the rank section"
+grep -q '| registry default | closest rival | vs default | margin | decision |' "$dir/report.md" \
+  || fail "report lacks the variant decisions"
 grep -q '"signature"' "$dir/r.json" || fail "json lacks the signature"
 tune --show -o "$dir/profile" >"$dir/show.md" || fail "--show rejected the profile just written"
 grep -q 'Sequence-length crossovers' "$dir/show.md" || fail "--show report incomplete"

@@ -1,0 +1,105 @@
+/* The variant study's rule (tuner/fit.c, tn_variant_verdict): a rival
+ * replaces the registry's default only when paired timings show it faster
+ * by more than the noise; ties go to the default, so that two tunes of one
+ * machine choose alike. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+
+#include "tuner/fit.h"
+
+static const double quiet[3] = {0.005, 0.01, 0.0};
+
+/* within a few percent: the default stays, whichever way the noise fell */
+static void test_within_noise(void **state) {
+  (void)state;
+  static const double r[][3] = {{0.98, 0.97, 0.99}, {1.02, 0.99, 1.0}, {0.96, 0.96, 0.96},
+                                {1.0, 1.0, 1.0}};
+  for (size_t i = 0; i < sizeof r / sizeof r[0]; i++) {
+    tn_verdict v;
+    assert_true(tn_variant_verdict(r[i], quiet, 3, 0.05, &v));
+    assert_false(v.rival_wins);
+    assert_true(fabs(v.margin - 0.05) < 1e-12);
+  }
+}
+
+/* clearly faster everywhere: the rival wins; the ratio is the geometric mean */
+static void test_clear_win(void **state) {
+  (void)state;
+  const double r[3] = {0.8, 0.9, 0.85};
+  tn_verdict v;
+  assert_true(tn_variant_verdict(r, quiet, 3, 0.05, &v));
+  assert_true(v.rival_wins);
+  assert_true(fabs(v.ratio - cbrt(0.8 * 0.9 * 0.85)) < 1e-12);
+}
+
+/* at the margin is a tie, and a tie goes to the default (a hair above it,
+ * so that rounding in the geometric mean cannot decide the test) */
+static void test_tie_goes_to_default(void **state) {
+  (void)state;
+  const double r[1] = {1 / 1.05 + 1e-9}, zero[1] = {0};
+  tn_verdict v;
+  assert_true(tn_variant_verdict(r, zero, 1, 0.05, &v));
+  assert_false(v.rival_wins);
+  const double r2[1] = {1 / 1.05 - 1e-9};
+  assert_true(tn_variant_verdict(r2, zero, 1, 0.05, &v));
+  assert_true(v.rival_wins);
+}
+
+/* noise widens the margin: twice the median noise over the classes */
+static void test_noise_widens_margin(void **state) {
+  (void)state;
+  const double r[3] = {0.88, 0.9, 0.89}, noisy[3] = {0.02, 0.08, 0.5};
+  tn_verdict v;
+  assert_true(tn_variant_verdict(r, noisy, 3, 0.05, &v));
+  assert_true(fabs(v.margin - 0.16) < 1e-12);
+  assert_false(v.rival_wins); /* 11% faster is not 16% */
+  const double calm[3] = {0.02, 0.03, 0.01};
+  assert_true(tn_variant_verdict(r, calm, 3, 0.05, &v));
+  assert_true(fabs(v.margin - 0.05) < 1e-12); /* 2 x 2% is under the floor */
+  assert_true(v.rival_wins);
+}
+
+/* a big win on one class does not buy a loss on another, even a small one
+ * (a tile that wins on one-row decode by 13% and loses by 2-4% on prefill,
+ * as measured on a shared AVX-512 machine) */
+static void test_slower_somewhere(void **state) {
+  (void)state;
+  const double r[3] = {0.6, 0.9, 1.08};
+  const double decode_only[3] = {0.865, 1.021, 1.037};
+  tn_verdict w;
+  assert_true(tn_variant_verdict(decode_only, quiet, 3, 0.0, &w));
+  assert_true(w.ratio < 1);
+  assert_false(w.rival_wins);
+  tn_verdict v;
+  assert_true(tn_variant_verdict(r, quiet, 3, 0.05, &v));
+  assert_true(v.ratio < 0.9);
+  assert_false(v.rival_wins);
+}
+
+/* nothing to judge: the caller keeps the default */
+static void test_nothing_to_judge(void **state) {
+  (void)state;
+  const double bad[2] = {0.5, 0}, nan_r[1] = {NAN}, r[1] = {0.5};
+  tn_verdict v = {-1, -1, -1};
+  assert_false(tn_variant_verdict(r, quiet, 0, 0.05, &v));
+  assert_false(tn_variant_verdict(bad, quiet, 2, 0.05, &v));
+  assert_false(tn_variant_verdict(nan_r, quiet, 1, 0.05, &v));
+  assert_true(v.ratio == -1 && v.rival_wins == -1);
+  /* a noise figure that is not a number counts as none */
+  const double nan_noise[1] = {NAN};
+  assert_true(tn_variant_verdict(r, nan_noise, 1, 0.05, &v));
+  assert_true(v.rival_wins && v.margin == 0.05);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(test_within_noise),       cmocka_unit_test(test_clear_win),
+      cmocka_unit_test(test_tie_goes_to_default), cmocka_unit_test(test_noise_widens_margin),
+      cmocka_unit_test(test_slower_somewhere), cmocka_unit_test(test_nothing_to_judge),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
