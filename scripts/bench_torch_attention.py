@@ -12,8 +12,9 @@ lucidrains/fairseq form: K' = E[:, :n]·K and V' = F[:, :n]·V over all heads at
 once (headwise sharing), then the same attention over the k projected rows.
 
 Measure as the issue prescribes: Debian's /usr/bin/python3 (the only one that
-sees python3-torch), OPENBLAS_L2_SIZE unset (some VMs set it with an older
-core, which halves OpenBLAS and so torch), and
+sees python3-torch, which scripts/setup-debian.sh torch installs),
+OPENBLAS_L2_SIZE unset (some VMs set it with an older core, which halves
+OpenBLAS and so torch), and
 GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (torch allocates per call and fresh 4K
 pages are slow here). OPENBLAS_CORETYPE is then set to $GKB_OPENBLAS_CORETYPE
 (default Cooperlake): Debian 12's OpenBLAS 0.3.21 does not recognise newer
@@ -62,20 +63,21 @@ def torch_time(fn, reps, long_call):
     return statistics.median(ts)
 
 
+def attend(torch, q, k, v):
+    """softmax(q·kᵀ/sqrt(d))·v per head, [rows, H*D] in and out."""
+    n, m = q.shape[0], k.shape[0]
+    qh = q.view(n, H, D).transpose(0, 1)
+    kh = k.view(m, H, D).transpose(0, 1)
+    vh = v.view(m, H, D).transpose(0, 1)
+    p = torch.softmax(torch.matmul(qh, kh.transpose(-1, -2)) * D ** -0.5, dim=-1)
+    return torch.matmul(p, vh).transpose(0, 1).reshape(n, H * D)
+
+
 def torch_attention(torch, n, reps):
     g = torch.Generator().manual_seed(0)
     q, k, v = (torch.rand(n, H * D, generator=g) * 2 - 1 for _ in range(3))
-    scale = D ** -0.5
-
-    def run():
-        qh = q.view(n, H, D).transpose(0, 1)
-        kh = k.view(n, H, D).transpose(0, 1)
-        vh = v.view(n, H, D).transpose(0, 1)
-        p = torch.softmax(torch.matmul(qh, kh.transpose(-1, -2)) * scale, dim=-1)
-        return torch.matmul(p, vh).transpose(0, 1).reshape(n, H * D)
-
     with torch.no_grad():
-        return torch_time(run, reps, n >= 4096)
+        return torch_time(lambda: attend(torch, q, k, v), reps, n >= 4096)
 
 
 def torch_linformer(torch, n, kk, reps):
@@ -83,17 +85,8 @@ def torch_linformer(torch, n, kk, reps):
     q, k, v = (torch.rand(n, H * D, generator=g) * 2 - 1 for _ in range(3))
     E = torch.rand(kk, n, generator=g) * 2 - 1
     F = torch.rand(kk, n, generator=g) * 2 - 1
-    scale = D ** -0.5
-
-    def run():
-        kp = torch.matmul(E[:, :n], k)  # k x (H*D)
-        vp = torch.matmul(F[:, :n], v)
-        qh = q.view(n, H, D).transpose(0, 1)
-        kh = kp.view(kk, H, D).transpose(0, 1)
-        vh = vp.view(kk, H, D).transpose(0, 1)
-        p = torch.softmax(torch.matmul(qh, kh.transpose(-1, -2)) * scale, dim=-1)
-        return torch.matmul(p, vh).transpose(0, 1).reshape(n, H * D)
-
+    # K' = E[:, :n]·K and V' = F[:, :n]·V (k x H*D), then attention over them
+    run = lambda: attend(torch, q, torch.matmul(E[:, :n], k), torch.matmul(F[:, :n], v))
     with torch.no_grad():
         return torch_time(run, reps, False)
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages greenkern needs, only those missing.
-#   scripts/setup-debian.sh [build] [bench] [cross] [fuzz] [plots]
-# With no argument: everything. Uses sudo when not root.
+#   scripts/setup-debian.sh [build] [bench] [cross] [fuzz] [plots] [torch]
+# With no argument: everything but torch (PyTorch, ~1 GB, only for
+# scripts/bench_torch_attention.py). Uses sudo when not root.
 set -euo pipefail
 
 want=("$@")
@@ -20,6 +21,7 @@ for w in "${want[@]}"; do
                   liblapacke-dev:arm64 libgomp1:arm64) ;;
     fuzz)  pkgs+=(clang libclang-rt-14-dev) ;;
     plots) pkgs+=(gnuplot-nox) ;;
+    torch) pkgs+=(python3-torch) ;;
     *) echo "setup-debian.sh: unknown group '$w'" >&2; exit 2 ;;
   esac
 done

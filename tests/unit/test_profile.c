@@ -232,10 +232,18 @@ static void test_variant_must_run_here(void **state) {
   }
 }
 
+/* A fresh directory under /tmp for one test, and its removal. */
+static void temp_dir(char *dir) { assert_non_null(mkdtemp(dir)); }
+static void remove_dir(const char *dir) {
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  assert_int_equal(system(cmd), 0);
+}
+
 static void test_load_file(void **state) {
   (void)state;
   char dir[] = "/tmp/gk_profile_test_XXXXXX";
-  assert_non_null(mkdtemp(dir));
+  temp_dir(dir);
   char path[256];
   snprintf(path, sizeof path, "%s/a/b/profile", dir);
   gk_tuning a, b;
@@ -260,9 +268,7 @@ static void test_load_file(void **state) {
   assert_int_equal(gk_profile_write_atomic("/proc/no/such/profile", text), GK_ERR_IO);
   assert_int_equal(gk_profile_write_atomic("", text), GK_ERR_INVALID_ARG);
   free(text);
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  assert_int_equal(system(cmd), 0);
+  remove_dir(dir);
 }
 
 /* Two writers racing on one path: afterwards the file is one writer's
@@ -270,7 +276,7 @@ static void test_load_file(void **state) {
 static void test_concurrent_writers(void **state) {
   (void)state;
   char dir[] = "/tmp/gk_profile_race_XXXXXX";
-  assert_non_null(mkdtemp(dir));
+  temp_dir(dir);
   char path[256];
   snprintf(path, sizeof path, "%s/profile", dir);
   gk_tuning a, b;
@@ -311,9 +317,7 @@ static void test_concurrent_writers(void **state) {
   assert_int_equal(files, 1);
   free(ta);
   free(tb);
-  char cmd[300];
-  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-  assert_int_equal(system(cmd), 0);
+  remove_dir(dir);
 }
 
 static void test_interpolation(void **state) {
