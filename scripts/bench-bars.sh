@@ -16,6 +16,16 @@
 # "% of peak" needs the single-core FMA peak: set GKB_PEAK_GFLOPS (measure
 # it with a peak-FLOPS tool such as the project's shared peak.c).
 # Takes ~12 minutes on 2 cores; run it on a quiet machine.
+#
+# Drift: on a shared VM a kernel's speed drifts by 15-30% within minutes
+# (host load), which makes ratios between benchmarks run minutes apart
+# (1 vs 2 threads, ours vs a peer) unreliable. The repetitions are
+# therefore interleaved in random order across all benchmarks (Google
+# Benchmark's random interleaving), so drift spreads over every contestant
+# instead of landing on one. GKB_REPS sets the repetitions (default 3).
+# GKB_RT=1 runs the binary at real-time priority (chrt -f 10, needs root):
+# other processes then cannot take a core in the middle of a 2-thread
+# benchmark, which otherwise stalls its barriers for a whole time slice.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${1:-build}
@@ -49,10 +59,13 @@ avx2_filters=('^gemm/.*(avx2|peer:openblas).*/M=(128|512)/K=(768|3072)/N=(768|30
 
 run() { # CORETYPE OUT FILTER...
   local core=$1 json=$2; shift 2
-  env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE="$core" "$bench" --benchmark_filter="$(join "$@")" \
-    --benchmark_repetitions=3 --benchmark_report_aggregates_only=true \
+  env -u OPENBLAS_L2_SIZE OPENBLAS_CORETYPE="$core" "${rt[@]}" "$bench" \
+    --benchmark_filter="$(join "$@")" --benchmark_enable_random_interleaving=true \
+    --benchmark_repetitions="${GKB_REPS:-3}" --benchmark_report_aggregates_only=true \
     --benchmark_out="$json" --benchmark_out_format=json >/dev/null
 }
+rt=()
+[ "${GKB_RT:-0}" = 1 ] && rt=(chrt -f 10)
 echo "bench-bars: load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
 run "${GKB_OPENBLAS_CORETYPE:-Cooperlake}" "$out-avx512.json" "${avx512_filters[@]}"
 run Haswell "$out-avx2.json" "${avx2_filters[@]}"
