@@ -15,7 +15,7 @@
 # report's context names the kernel OpenBLAS ran.
 # "% of peak" needs the single-core FMA peak: set GKB_PEAK_GFLOPS (measure
 # it with a peak-FLOPS tool such as the project's shared peak.c).
-# Takes ~12 minutes on 2 cores; run it on a quiet machine.
+# Takes ~15 minutes on 2 cores; run it on a quiet machine.
 #
 # Drift: on a shared VM a kernel's speed drifts by 15-30% within minutes
 # (host load), which makes ratios between benchmarks run minutes apart
@@ -37,16 +37,16 @@ join() { local IFS='|'; echo "(${*})"; }
 avx512_filters=(
   # dense GEMM, BERT shapes: every AVX-512 tile vs peers, 1 thread; 2 threads scaling
   '^gemm/.*(avx512|peer).*/M=(128|512|2048)/K=(768|3072)/N=(768|3072)/threads=1'
-  '^gemm/.*(avx512|peer:onednn).*/M=2048/K=768/N=3072/threads=2'
+  '^gemm/.*(8x48__avx512|peer:onednn).*/M=(512|2048)/K=(768|3072)/N=(768|3072)/threads=2'
   # fused rank-r (the default tile) vs dense on W = U·V vs the peers' two calls
   '^lowrank/(f32_lowrank_ukernel_14x32__avx512|dense-packed|peer:onednn|peer:openblas)/M=(32|128|512|2048)/K=768/N=768/r=(16|32|64|128|192|256|384)/threads=1'
   '^lowrank/(f32_lowrank_ukernel_14x32__avx512|dense-packed|peer:onednn|peer:openblas)/M=(128|512)/K=(768|3072)/N=(768|3072)/r=(16|64|256)/threads=1'
-  '^lowrank/(f32_lowrank_ukernel_14x32__avx512|peer:onednn|peer:openblas)/M=(512|2048)/K=768/N=768/r=(64|256)/threads=(1|2)'
+  '^lowrank/(f32_lowrank_ukernel_14x32__avx512|peer:onednn|peer:openblas)/M=(32|128|512|2048)/K=768/N=768/r=(16|32|64|128|192|256|384)/threads=2'
   # plan overhead at tiny shapes
   '^plan-overhead/'
   # full attention vs Linformer, 12 heads x d=64
-  '^attention/.*avx512/heads=12/d=64/n=(1024|2048|4096)/threads=(1|2)'
-  '^linformer/heads=12/d=64/n=(1024|2048|4096)/k=128/threads=(1|2)'
+  '^attention/.*avx512/heads=12/d=64/n=(1024|2048|4096|8192)/threads=(1|2)'
+  '^linformer/heads=12/d=64/n=(1024|2048|4096|8192)/k=(64|128|256)/threads=(1|2)'
   # Linformer's attention part alone: n queries against k = 128 projected rows
   '^attention_kv/.*avx512/heads=12/d=64/n=4096/k=128/threads=1'
   # all-pairs Hamming distances, n = 4096
