@@ -3,7 +3,8 @@
 // W = U·V (packed, the plan's other path) and every peer's two-call form
 // X·U then ·V, same shapes, same binary, so one run gives the ratios and
 // the fused-vs-dense crossover rank (compare times: each row counts its own
-// FLOPs, 2·M·r·(K+N) for rank-r, 2·M·K·N for dense).
+// FLOPs, 2·M·r·(K+N) for rank-r, 2·M·K·N for dense). rank-crossover/ rows
+// sample the ranks around the break-even for that crossover.
 #include <cstdio>
 
 #include "bench.h"
@@ -133,6 +134,25 @@ void register_lowrank() {
                                      peer_two_call, p, s, t)
             ->UseRealTime();
     }
+  // Around the arithmetic break-even r0 = K·N/(K+N) (384 at K = N = 768,
+  // 614 at 768 x 3072), where the tuner looks for the rank crossover: the
+  // dispatched fused kernel against dense on W = U·V, so that the
+  // crossover can be read off a benchmark run and set beside the tuner's.
+  // Dense does not depend on r: one row per layer, named r=0.
+  for (size_t M : {128, 512, 2048})
+    for (auto kn : {std::make_pair(768, 768), std::make_pair(768, 3072), std::make_pair(3072, 768)})
+      for (int t : thread_counts()) {
+        const Shape d = {M, (size_t)kn.first, (size_t)kn.second, 0};
+        benchmark::RegisterBenchmark(name("rank-crossover/dense", d, t).c_str(), dense_packed, d, t)
+            ->UseRealTime();
+        const double r0 = (double)d.K * d.N / (d.K + d.N);
+        for (double f : {0.75, 0.875, 1.0, 1.125, 1.25}) {
+          const Shape s = {M, d.K, d.N, (size_t)(f * r0 / 16 + 0.5) * 16};
+          benchmark::RegisterBenchmark(name("rank-crossover/fused", s, t).c_str(), lowrank_variant,
+                                       gk_dispatch(GK_OP_LOWRANK), s, t)
+              ->UseRealTime();
+        }
+      }
   for (size_t M : {1, 32}) {
     benchmark::RegisterBenchmark(("plan-overhead/apply/M=" + std::to_string(M)).c_str(),
                                  plan_overhead, M, true);

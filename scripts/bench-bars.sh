@@ -13,6 +13,8 @@
 # AVX-512 run uses $GKB_OPENBLAS_CORETYPE (default Cooperlake), the AVX2 run
 # Haswell (the AVX2 bar compares against OpenBLAS's Haswell kernel). Each
 # report's context names the kernel OpenBLAS ran.
+# GKB_PROFILE=FILE sets the rank crossovers of a greenkern-tune profile beside
+# those read off the benchmark.
 # "% of peak" needs the single-core FMA peak: set GKB_PEAK_GFLOPS (measure
 # it with a peak-FLOPS tool such as the project's shared peak.c).
 # Takes ~15 minutes on 2 cores; run it on a quiet machine.
@@ -42,6 +44,8 @@ avx512_filters=(
   '^lowrank/(f32_lowrank_ukernel_14x32__avx512|dense-packed|peer:onednn|peer:openblas)/M=(32|128|512|2048)/K=768/N=768/r=(16|32|64|128|192|256|384)/threads=1'
   '^lowrank/(f32_lowrank_ukernel_14x32__avx512|dense-packed|peer:onednn|peer:openblas)/M=(128|512)/K=(768|3072)/N=(768|3072)/r=(16|64|256)/threads=1'
   '^lowrank/(f32_lowrank_ukernel_14x32__avx512|peer:onednn|peer:openblas)/M=(32|128|512|2048)/K=768/N=768/r=(16|32|64|128|192|256|384)/threads=2'
+  # rank crossover: fused at ranks around the break-even against dense on W = U·V
+  '^rank-crossover/'
   # plan overhead at tiny shapes
   '^plan-overhead/'
   # full attention vs Linformer, 12 heads x d=64
@@ -72,7 +76,7 @@ run Haswell "$out-avx2.json" "${avx2_filters[@]}"
 echo "bench-bars: load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 python3 - "$out-avx512.json" "$out-avx2.json" "${GKB_PEAK_GFLOPS:-0}" <<'PY'
-import json, re, sys
+import json, os, re, sys
 from collections import defaultdict
 
 peak = float(sys.argv[3])
@@ -155,6 +159,36 @@ for shape, rows in sorted(split(0, "lowrank").items(),
           f"{dense / fused:.2f} |" if dense else f"| {shape} | {fmt_t(fused)} | {bp} | "
           f"{fmt_t(theirs[bp])} | {ratio_cell(s, 1.0)} | |")
 print(f"\nfused faster than the best peer at {wins} of {total} points")
+
+# ---- rank crossover read off the benchmark (set beside the tuner's, GKB_PROFILE)
+tuned, tune_threads = {}, None  # the tuner's r* per (M, K, N), at its thread count
+if os.environ.get("GKB_PROFILE"):
+    for line in open(os.environ["GKB_PROFILE"]):
+        f = line.split()
+        if f and f[0] == "rank_crossover" and len(f) >= 5:
+            tuned[tuple(int(x) for x in f[1:4])] = f"{f[4]} ± {f[5]}" if len(f) > 5 else f[4]
+        if f and f[0] == "tune_threads" and len(f) == 2:
+            tune_threads = int(f[1])
+print("\n### Rank crossover: largest r at which fused beats dense on W = U·V\n")
+print("Dense time / fused time at each rank; the crossover is where that ratio falls through 1,")
+print("interpolated linearly between the ranks measured.")
+if tuned: print(f"The tuner's r* comes from {os.environ['GKB_PROFILE']} ({tune_threads} threads).")
+print("\n| M | K | N | threads | dense / fused at r | crossover | tuner r* |\n|---:|---:|---:|---:|---|---:|---:|")
+layers = defaultdict(dict)
+for (i, name), (t, _) in med.items():
+    m = re.match(r"rank-crossover/(dense|fused)/M=(\d+)/K=(\d+)/N=(\d+)/r=(\d+)/threads=(\d+)", name)
+    if i == 0 and m:
+        who, M, K, N, r, th = m.groups()
+        layers[(int(M), int(K), int(N), int(th))][who if who == "dense" else int(r)] = t
+for (M, K, N, th), rows in sorted(layers.items()):
+    dense = rows.pop("dense", None)
+    if not dense or not rows: continue
+    pts = sorted((r, dense / t) for r, t in rows.items())
+    cross = f"> {pts[-1][0]}" if pts[-1][1] > 1 else f"< {pts[0][0]}" if pts[0][1] <= 1 else ""
+    for (r0, q0), (r1, q1) in zip(pts, pts[1:]):
+        if q0 > 1 >= q1: cross = f"{r0 + (q0 - 1) / (q0 - q1) * (r1 - r0):.0f}"; break
+    cells = ", ".join(f"{r}: {q:.2f}" for r, q in pts)
+    print(f"| {M} | {K} | {N} | {th} | {cells} | {cross} | {tuned.get((M, K, N), '') if th == tune_threads else ''} |")
 
 # ---- attention and Linformer
 print("\n### Attention, 12 heads x d = 64\n")
