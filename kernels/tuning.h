@@ -10,8 +10,9 @@
 
 #include "ops.h"
 
-/* One measured point of the rank crossover: for an M x K -> N layer the
- * fused rank-r path beats dense for every r <= r (0: never). err: the
+/* One measured point of the rank crossover: for an M x K -> N layer, the
+ * grid rank nearest where the fused rank-r path stops beating dense;
+ * plans take the fused path for r <= r (0: never). err: the
  * standard error of the measurement in ranks, as the tuner's fit states
  * it (report only). */
 typedef struct gk_rank_point {

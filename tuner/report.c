@@ -39,10 +39,11 @@ static void rank_table(FILE *f, const gk_tuning *t) {
     for (size_t j = i; j > 0 && Ms[j - 1] > Ms[j]; j--) {
       uint32_t x = Ms[j]; Ms[j] = Ms[j - 1]; Ms[j - 1] = x;
     }
-  fprintf(f, "Largest rank r at which the fused rank-r path (X·U·V) beats dense X·W, on a\n"
-             "grid of 16, from a line fitted through the time ratio fused/dense at several\n"
-             "ranks; ± the fit's standard error in ranks; in brackets, r* as a share of the\n"
-             "arithmetic break-even K·N/(K+N).\n\n| M |");
+  fprintf(f, "Rank r* up to which the fused rank-r path (X·U·V) beats dense X·W (plans take\n"
+             "the fused path for r <= r*): where a line fitted through the time ratio\n"
+             "fused/dense at several ranks crosses 1, to the nearest multiple of 16; ± the\n"
+             "fit's standard error in ranks; in brackets, r* as a share of the arithmetic\n"
+             "break-even K·N/(K+N).\n\n| M |");
   for (size_t p = 0; p < np; p++) fprintf(f, " K=%u N=%u |", pairs[p][0], pairs[p][1]);
   fprintf(f, "\n|---:|");
   for (size_t p = 0; p < np; p++) fprintf(f, "---:|");
