@@ -141,8 +141,10 @@ void tn_report_markdown(FILE *f, const tn_results *r, const tn_report_ctx *rc) {
             ch->def ? ch->def : "-", ch->rival ? ch->rival : "-", ratio, margin,
             ch->why ? ch->why : "-", thr);
   }
-  if (t->gemm_mc)
-    fprintf(f, "\nGEMM blocking: MC = %zu, KC = %zu, NC = %zu.\n", t->gemm_mc, t->gemm_kc, t->gemm_nc);
+  for (size_t i = 0; i < t->n_blocking; i++)
+    fprintf(f, "%sGEMM blocking of %s: MC = %zu, KC = %zu, NC = %zu.\n", i ? "" : "\n",
+            t->blocking[i].tile->name, t->blocking[i].mc, t->blocking[i].kc, t->blocking[i].nc);
+  if (t->n_blocking) fprintf(f, "Other tiles: blocks derived from the cache sizes.\n");
   fprintf(f, "\n");
   if (r->n_rows) {
     fprintf(f, "<details><summary>every variant timed</summary>\n\n"
@@ -226,9 +228,14 @@ int tn_report_json(const char *path, const tn_results *r, const tn_report_ctx *r
     }
     fprintf(f, ", \"single_thread_below\": %.0f}", t->single_thread_below[op]);
   }
-  fprintf(f, "\n  },\n  \"gemm_blocking\": {\"mc\": %zu, \"kc\": %zu, \"nc\": %zu},\n",
-          t->gemm_mc, t->gemm_kc, t->gemm_nc);
-  fprintf(f, "  \"timings\": [");
+  fprintf(f, "\n  },\n  \"gemm_blocking\": [");
+  for (size_t i = 0; i < t->n_blocking; i++) {
+    fprintf(f, "%s\n    {\"tile\": ", i ? "," : "");
+    json_str(f, t->blocking[i].tile->name);
+    fprintf(f, ", \"mc\": %zu, \"kc\": %zu, \"nc\": %zu}", t->blocking[i].mc,
+            t->blocking[i].kc, t->blocking[i].nc);
+  }
+  fprintf(f, "\n  ],\n  \"timings\": [");
   for (size_t i = 0; i < r->n_rows; i++) {
     const tn_variant_row *w = &r->rows[i];
     fprintf(f, "%s\n    {\"op\": \"%s\", \"shape\": ", i ? "," : "", gk_op_to_name(w->op));

@@ -108,11 +108,12 @@ static inline float *gk_gemm_ws_get(const gk_gemm_ws *ws, int tid, size_t floats
   return gk_gemm_scratch(0, floats);
 }
 
-/* Cache blocking in elements, from ctx->tuning (non-zero fields) else
- * derived from the detected cache sizes for an mr x nr tile. */
+/* Cache blocking in elements for the mr x nr tile of ISA isa: the blocks
+ * the profile measured on that tile (ctx->tuning's blocking table), else
+ * derived from the detected cache sizes. */
 typedef struct gk_gemm_blocking {
   size_t mc, kc, nc;
 } gk_gemm_blocking;
-gk_gemm_blocking gk_gemm_blocking_for(unsigned mr, unsigned nr);
+gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr);
 
 #endif
