@@ -112,14 +112,17 @@ static const gk_variant *usable_variant(parser *p, gk_op op, const char *name) {
 static int entry(parser *p, char **tok, int n, gk_tuning *t) {
   const char *key = tok[0];
   uint64_t v[6];
-  if (!strcmp(key, "variant") && n == 3) {
+  if (!strcmp(key, "variant") && n == 4) {
     int op = gk_op_from_name(tok[1]);
     if (op < 0) return note(p, "unknown op '%.32s'", tok[1]), 0;
-    if (strlen(tok[2]) >= sizeof t->variant[0])
-      return note(p, "variant name too long"), 0;
-    const gk_variant *var = usable_variant(p, (gk_op)op, tok[2]);
+    int cls = gk_class_from_name((gk_op)op, tok[2]);
+    if (cls < 0)
+      return note(p, "%s has no shape class '%.32s' (only %s)", tok[1], tok[2],
+                  gk_class_names((gk_op)op)), 0;
+    if (strlen(tok[3]) >= sizeof t->variant[op][cls]) return note(p, "variant name too long"), 0;
+    const gk_variant *var = usable_variant(p, (gk_op)op, tok[3]);
     if (!var) return 0;
-    snprintf(t->variant[op], sizeof t->variant[op], "%s", var->name);
+    snprintf(t->variant[op][cls], sizeof t->variant[op][cls], "%s", var->name);
     return 1;
   }
   if (!strcmp(key, "single_thread_below") && n == 3) {
@@ -400,7 +403,10 @@ char *gk_profile_format(const gk_tuning *t, const char *signature) {
                 t->single_thread_below[op]), n++;
   if (t->tune_threads) sb_printf(&b, "tune_threads %u\n", t->tune_threads), n++;
   for (int op = 0; op < GK_OP_COUNT; op++)
-    if (t->variant[op][0]) sb_printf(&b, "variant %s %s\n", gk_op_to_name(op), t->variant[op]), n++;
+    for (unsigned cls = 0; cls < gk_op_classes((gk_op)op); cls++)
+      if (t->variant[op][cls][0])
+        sb_printf(&b, "variant %s %s %s\n", gk_op_to_name(op), gk_class_name((gk_op)op, cls),
+                  t->variant[op][cls]), n++;
   sb_printf(&b, "end %u\n", n);
   if (b.failed) return free(b.s), NULL;
   return b.s;

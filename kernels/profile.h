@@ -9,8 +9,8 @@
  *   seq_crossover hamming_linear 16 64 0 512 (kind param d causal n)
  *   single_thread_below gemm 4000000
  *   tune_threads 2
- *   variant gemm f32_gemm_rows__avx512
- *   end 9                                   (number of entries above)
+ *   variant gemm decode f32_gemm_ukernel_6x64__avx512    (op, shape class, variant)
+ *   end 7                                   (number of entries above)
  *
  * Like FFTW's wisdom, it is only trusted for the configuration that made
  * it: the signature (CPU identity, ISA features, caches, threads, library
@@ -29,7 +29,8 @@
 
 /* 2: rank_crossover states the fit's standard error (a fifth number);
  * 3: gemm_blocking names the tile (GEMM variant) its blocks were measured
- * on, and applies to that tile only */
+ * on, and applies to that tile only; variant names the shape class it
+ * was chosen for (shape_class.h) */
 #define GK_PROFILE_VERSION 3
 #define GK_PROFILE_MAX_BYTES ((size_t)1 << 20) /* larger files are refused */
 #define GK_PROFILE_MAX_LINE 1024               /* longer lines are rejected */

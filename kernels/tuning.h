@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "ops.h"
+#include "shape_class.h"
 
 /* One measured point of the rank crossover: for an M x K -> N layer, the
  * grid rank nearest where the fused rank-r path stops beating dense;
@@ -51,8 +52,9 @@ typedef struct gk_blocking_point {
 #define GK_TUNING_MAX_SEQ 128
 
 typedef struct gk_tuning {
-  /* per op: variant name chosen by the tuner ("" = registry priority) */
-  char variant[GK_OP_COUNT][64];
+  /* per op and shape class: variant name chosen by the tuner ("" =
+   * registry priority) */
+  char variant[GK_OP_COUNT][GK_MAX_CLASSES][64];
   /* per op: below this much work (FLOPs) run single-threaded */
   double single_thread_below[GK_OP_COUNT];
   /* measured GEMM blocks per tile, sorted by tile name; a tile without an

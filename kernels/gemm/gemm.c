@@ -29,7 +29,7 @@ GK_API gk_status gk_gemm(size_t M, size_t N, size_t K, const float *X,
                          gk_weight_layout layout, const float *bias,
                          gk_activation act, float *Y, size_t ldy) {
   gk_gemm_args a = {M, N, K, X, ldx, W, ldw, layout, bias, act, Y, ldy, 0};
-  return gk_gemm_run(gk_dispatch(GK_OP_GEMM), &a);
+  return gk_gemm_run(gk_dispatch_class(GK_OP_GEMM, gk_gemm_class(&a)), &a);
 }
 
 /* ------------------------------------------------------------ rank-r */
@@ -77,7 +77,7 @@ GK_API gk_status gk_lowrank_gemm(size_t M, size_t N, size_t K, size_t r, const f
                                  gk_activation act, float *Y, size_t ldy) {
   gk_lowrank_args a = {M, N, K, r, X, ldx, U, ldu, u_layout, V, ldv, v_layout,
                        bias, act, Y, ldy, 0};
-  return gk_lowrank_run(gk_dispatch(GK_OP_LOWRANK), &a);
+  return gk_lowrank_run(gk_dispatch_class(GK_OP_LOWRANK, gk_lowrank_class(&a)), &a);
 }
 
 /* ---------------------------------------------------------- scratch */

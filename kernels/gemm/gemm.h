@@ -86,6 +86,11 @@ typedef struct gk_gemm_impl {
                   size_t nr, float *dst);
 } gk_gemm_impl;
 
+/* The shape class of a call (shape_class.h): the public entries dispatch
+ * by it, and the tuner's adapters sort their timed shapes by it. */
+static inline unsigned gk_gemm_class(const gk_gemm_args *a) { return gk_rows_class(a->M); }
+static inline unsigned gk_lowrank_class(const gk_lowrank_args *a) { return gk_rows_class(a->M); }
+
 /* Validates a (shapes, strides, NULLs, overflow); GK_OK or the error. */
 gk_status gk_gemm_check(const gk_gemm_args *a);
 /* Runs one variant (the harness and the tuner call every variant this way;

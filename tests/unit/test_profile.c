@@ -37,7 +37,12 @@ static const char *scalar_gemm(void) {
 /* A tuning with every kind of entry set. */
 static void sample(gk_tuning *t) {
   memset(t, 0, sizeof(*t));
-  snprintf(t->variant[GK_OP_GEMM], sizeof t->variant[0], "%s", scalar_gemm());
+  /* per shape class: gemm's two, and an op with one */
+  snprintf(t->variant[GK_OP_GEMM][GK_CLASS_DECODE], sizeof t->variant[0][0], "%s", scalar_gemm());
+  snprintf(t->variant[GK_OP_GEMM][GK_CLASS_PREFILL], sizeof t->variant[0][0], "%s",
+           gemm_variant(1) ? gemm_variant(1)->name : scalar_gemm());
+  snprintf(t->variant[GK_OP_ATTENTION][0], sizeof t->variant[0][0], "%s",
+           gk_dispatch(GK_OP_ATTENTION)->name);
   t->single_thread_below[GK_OP_GEMM] = 1234567;
   gk_tuning_put_blocking(t, (gk_blocking_point){gemm_variant(0), 96, 384, 4096});
   /* a second tile, when the build has one */
@@ -69,12 +74,14 @@ static void test_round_trip(void **state) {
   gk_profile_result res;
   assert_int_equal(parse(text, strlen(text), &b, &res), GK_OK);
   assert_int_equal(res.rejected, 0);
-  assert_int_equal(res.accepted, 1 + 1 + a.n_blocking + 1 + 1 + 6 + 3);
+  assert_int_equal(res.accepted, 3 + 1 + a.n_blocking + 1 + 1 + 6 + 3);
   assert_memory_equal(&a, &b, sizeof a);
   /* deterministic: the same tuning gives the same bytes */
   char *again = gk_profile_format(&b, SIG);
   assert_string_equal(text, again);
-  /* sorted: rank points by (K, N, M) */
+  /* sorted: rank points by (K, N, M), variants by op then class */
+  assert_true(strstr(text, "variant gemm decode ") < strstr(text, "variant gemm prefill "));
+  assert_true(strstr(text, "variant gemm prefill ") < strstr(text, "variant attention all "));
   assert_true(strstr(text, "rank_crossover 1 768 768") < strstr(text, "rank_crossover 64 768 768"));
   assert_true(strstr(text, "rank_crossover 4096 768 768") < strstr(text, "rank_crossover 1 768 3072"));
   free(again);
@@ -186,8 +193,12 @@ static void test_hostile_entries(void **state) {
       "gemm_blocking LOWRANK 64 256 2048",      /* a rank-r variant is no GEMM tile */
       "single_thread_below nosuchop 100",
       "single_thread_below gemm 1e30",
-      "variant gemm no_such_variant",
-      "variant nosuchop x",
+      "variant gemm decode no_such_variant",
+      "variant nosuchop all x",
+      "variant gemm TILE",                      /* no class (version 2's form) */
+      "variant gemm all TILE",                  /* gemm has decode and prefill */
+      "variant gemm Decode TILE",               /* names are exact */
+      "variant hash decode x",                  /* hash has one class, all */
       "seq_crossover warp_drive 16 64 0 100",
       "seq_crossover hamming_linear 16 64 2 100", /* causal not 0/1 */
       "tune_threads 0",
@@ -239,7 +250,8 @@ static void test_hostile_entries(void **state) {
   assert_int_equal(t.blocking[0].mc, 64);
   assert_int_equal(t.blocking[0].kc, 256);
   assert_int_equal(t.blocking[0].nc, 2048);
-  assert_string_equal(t.variant[GK_OP_GEMM], "");
+  for (unsigned cls = 0; cls < GK_MAX_CLASSES; cls++)
+    assert_string_equal(t.variant[GK_OP_GEMM][cls], "");
   assert_true(t.single_thread_below[GK_OP_GEMM] == 5e6);
   free(buf);
 }
@@ -250,15 +262,17 @@ static void test_variant_must_run_here(void **state) {
   for (size_t i = 0; i < r->count; i++) {
     const gk_variant *v = r->v[i];
     char text[512];
-    snprintf(text, sizeof text, "greenkern-profile %d\nsignature %s\nvariant %s %s\nend 1\n",
-             GK_PROFILE_VERSION, SIG, gk_op_to_name(v->op), v->name);
     gk_tuning t;
-    memset(&t, 0, sizeof t);
     gk_profile_result res;
-    /* a host with no SIMD features may only take the scalar variants */
-    assert_int_equal(gk_profile_parse(text, strlen(text), SIG, 0, 0, &t, &res), GK_OK);
-    assert_int_equal(res.accepted, v->requires == 0);
-    assert_int_equal(t.variant[v->op][0] != '\0', v->requires == 0);
+    for (unsigned cls = 0; cls < gk_op_classes(v->op); cls++) {
+      snprintf(text, sizeof text, "greenkern-profile %d\nsignature %s\nvariant %s %s %s\nend 1\n",
+               GK_PROFILE_VERSION, SIG, gk_op_to_name(v->op), gk_class_name(v->op, cls), v->name);
+      memset(&t, 0, sizeof t);
+      /* a host with no SIMD features may only take the scalar variants */
+      assert_int_equal(gk_profile_parse(text, strlen(text), SIG, 0, 0, &t, &res), GK_OK);
+      assert_int_equal(res.accepted, v->requires == 0);
+      assert_int_equal(t.variant[v->op][cls][0] != '\0', v->requires == 0);
+    }
     if (v->op != GK_OP_GEMM) continue;
     /* so may the tiles a gemm_blocking names */
     snprintf(text, sizeof text, "greenkern-profile %d\nsignature %s\ngemm_blocking %s 96 384 4096\n"
