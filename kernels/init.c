@@ -57,25 +57,35 @@ static int usable_in(const gk_ctx *c, const gk_variant *v) {
   return (v->requires & ~c->usable) == 0;
 }
 
+/* The usable variant of op named name, or NULL. */
+static const gk_variant *usable_named(const gk_ctx *c, gk_op op, const char *name) {
+  const gk_variant *v = name[0] ? gk_registry_find(op, name) : NULL;
+  return v && usable_in(c, v) ? v : NULL;
+}
+
+/* Per op and shape class: the profile's variant, else the highest
+ * priority usable one (the same for every class). */
 static void choose_variants(gk_ctx *c) {
   const gk_registry *r = gk_registry_get();
   for (int op = 0; op < GK_OP_COUNT; op++) {
-    const gk_variant *best = NULL, *tuned = NULL;
+    const gk_variant *best = NULL;
     for (size_t i = 0; i < r->count; i++) {
       const gk_variant *v = r->v[i];
-      if ((int)v->op != op || !usable_in(c, v)) continue;
-      if (!best || v->priority > best->priority) best = v;
-      if (c->tuning.variant[op][0] && !strcmp(c->tuning.variant[op], v->name))
-        tuned = v;
+      if ((int)v->op == op && usable_in(c, v) && (!best || v->priority > best->priority))
+        best = v;
     }
-    if (c->tuning.variant[op][0] && !tuned && c->verbose)
-      gk_log("profile names variant '%s' for %s, which this host cannot run; "
-             "using the default", c->tuning.variant[op], gk_op_to_name(op));
-    c->chosen[op] = tuned ? tuned : best;
-    if (!c->chosen[op]) c->init_status = GK_ERR_INTERNAL; /* no scalar variant */
-    if (c->verbose && c->chosen[op])
-      gk_log("%-16s -> %s (%s)", gk_op_to_name(op), c->chosen[op]->name,
-             tuned ? "tuned" : "default priority");
+    if (!best) c->init_status = GK_ERR_INTERNAL; /* no scalar variant */
+    for (unsigned cls = 0; cls < gk_op_classes((gk_op)op); cls++) {
+      const char *want = c->tuning.variant[op][cls];
+      const gk_variant *tuned = usable_named(c, (gk_op)op, want);
+      if (want[0] && !tuned && c->verbose)
+        gk_log("profile names variant '%s' for %s %s, which this host cannot run; "
+               "using the default", want, gk_op_to_name(op), gk_class_name((gk_op)op, cls));
+      c->chosen[op][cls] = tuned ? tuned : best;
+      if (c->verbose && best)
+        gk_log("%-16s %-7s -> %s (%s)", gk_op_to_name(op), gk_class_name((gk_op)op, cls),
+               c->chosen[op][cls]->name, tuned ? "tuned" : "default priority");
+    }
   }
 }
 
@@ -124,7 +134,13 @@ const gk_ctx *gk_ctx_get(void) {
   return &ctx;
 }
 
-const gk_variant *gk_dispatch(gk_op op) { return gk_ctx_get()->chosen[op]; }
+const gk_variant *gk_dispatch(gk_op op) {
+  return gk_ctx_get()->chosen[op][gk_op_default_class(op)];
+}
+
+const gk_variant *gk_dispatch_class(gk_op op, unsigned cls) {
+  return cls < gk_op_classes(op) ? gk_ctx_get()->chosen[op][cls] : gk_dispatch(op);
+}
 
 GK_API gk_status gk_init(void) { return gk_ctx_get()->init_status; }
 

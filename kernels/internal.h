@@ -30,7 +30,7 @@ typedef struct gk_ctx {
   gk_isa isa;       /* highest usable ISA level */
   int verbose;      /* GK_VERBOSE */
   gk_status init_status;
-  const gk_variant *chosen[GK_OP_COUNT];
+  const gk_variant *chosen[GK_OP_COUNT][GK_MAX_CLASSES]; /* per op and shape class */
   gk_tuning tuning; /* from the profile, else defaults from topo */
 } gk_ctx;
 

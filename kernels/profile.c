@@ -97,20 +97,32 @@ static int numbers(parser *p, char **tok, int n, const uint64_t *max, uint64_t *
 
 #define LIMIT_DIM ((uint64_t)1 << 20)
 
+/* The variant of op named name, if this build has it and this host (under
+ * its GK_ISA cap) can run it; else NULL, with the reason noted. */
+static const gk_variant *usable_variant(parser *p, gk_op op, const char *name) {
+  const gk_variant *var = gk_registry_find(op, name);
+  if (!var)
+    return note(p, "no variant '%.64s' for %s in this build", name, gk_op_to_name(op)), NULL;
+  if (var->requires & ~p->usable)
+    return note(p, "variant '%s' cannot run on this CPU (or GK_ISA cap)", var->name), NULL;
+  return var;
+}
+
 /* One entry; returns 1 when applied. */
 static int entry(parser *p, char **tok, int n, gk_tuning *t) {
   const char *key = tok[0];
   uint64_t v[6];
-  if (!strcmp(key, "variant") && n == 3) {
+  if (!strcmp(key, "variant") && n == 4) {
     int op = gk_op_from_name(tok[1]);
     if (op < 0) return note(p, "unknown op '%.32s'", tok[1]), 0;
-    if (strlen(tok[2]) >= sizeof t->variant[0])
-      return note(p, "variant name too long"), 0;
-    const gk_variant *var = gk_registry_find((gk_op)op, tok[2]);
-    if (!var) return note(p, "no variant '%.64s' for %s in this build", tok[2], tok[1]), 0;
-    if (var->requires & ~p->usable)
-      return note(p, "variant '%s' cannot run on this CPU (or GK_ISA cap)", var->name), 0;
-    snprintf(t->variant[op], sizeof t->variant[op], "%s", var->name);
+    int cls = gk_class_from_name((gk_op)op, tok[2]);
+    if (cls < 0)
+      return note(p, "%s has no shape class '%.32s' (only %s)", tok[1], tok[2],
+                  gk_class_names((gk_op)op)), 0;
+    if (strlen(tok[3]) >= sizeof t->variant[op][cls]) return note(p, "variant name too long"), 0;
+    const gk_variant *var = usable_variant(p, (gk_op)op, tok[3]);
+    if (!var) return 0;
+    snprintf(t->variant[op][cls], sizeof t->variant[op][cls], "%s", var->name);
     return 1;
   }
   if (!strcmp(key, "single_thread_below") && n == 3) {
@@ -121,12 +133,16 @@ static int entry(parser *p, char **tok, int n, gk_tuning *t) {
     t->single_thread_below[op] = (double)v[0];
     return 1;
   }
-  if (!strcmp(key, "gemm_blocking") && n == 4) {
+  if (!strcmp(key, "gemm_blocking") && n == 5) {
+    /* the tile is named by its GEMM variant: ISA and mr x nr */
+    const gk_variant *tile = usable_variant(p, GK_OP_GEMM, tok[1]);
+    if (!tile) return 0;
     static const uint64_t max[] = {16384, 65536, LIMIT_DIM};
-    if (!numbers(p, tok + 1, 3, max, v)) return 0;
+    if (!numbers(p, tok + 2, 3, max, v)) return 0;
     if (v[0] < 4 || v[1] < 16 || v[2] < 16)
       return note(p, "GEMM blocks below the smallest sane size"), 0;
-    t->gemm_mc = v[0], t->gemm_kc = v[1], t->gemm_nc = v[2];
+    if (!gk_tuning_put_blocking(t, (gk_blocking_point){tile, v[0], v[1], v[2]}))
+      return note(p, "too many gemm_blocking tiles"), 0;
     return 1;
   }
   if (!strcmp(key, "rank_crossover") && n == 6) {
@@ -371,8 +387,9 @@ char *gk_profile_format(const gk_tuning *t, const char *signature) {
   if (!b.s) return NULL;
   unsigned n = 0;
   sb_printf(&b, "greenkern-profile %d\nsignature %s\n", GK_PROFILE_VERSION, signature);
-  if (t->gemm_mc && t->gemm_kc && t->gemm_nc)
-    sb_printf(&b, "gemm_blocking %zu %zu %zu\n", t->gemm_mc, t->gemm_kc, t->gemm_nc), n++;
+  for (size_t i = 0; i < t->n_blocking; i++, n++)
+    sb_printf(&b, "gemm_blocking %s %zu %zu %zu\n", t->blocking[i].tile->name,
+              t->blocking[i].mc, t->blocking[i].kc, t->blocking[i].nc);
   if (t->noise_permille) sb_printf(&b, "noise_permille %u\n", t->noise_permille), n++;
   for (size_t i = 0; i < t->n_rank; i++, n++)
     sb_printf(&b, "rank_crossover %u %u %u %u %u\n", t->rank[i].M, t->rank[i].K, t->rank[i].N,
@@ -386,7 +403,10 @@ char *gk_profile_format(const gk_tuning *t, const char *signature) {
                 t->single_thread_below[op]), n++;
   if (t->tune_threads) sb_printf(&b, "tune_threads %u\n", t->tune_threads), n++;
   for (int op = 0; op < GK_OP_COUNT; op++)
-    if (t->variant[op][0]) sb_printf(&b, "variant %s %s\n", gk_op_to_name(op), t->variant[op]), n++;
+    for (unsigned cls = 0; cls < gk_op_classes((gk_op)op); cls++)
+      if (t->variant[op][cls][0])
+        sb_printf(&b, "variant %s %s %s\n", gk_op_to_name(op), gk_class_name((gk_op)op, cls),
+                  t->variant[op][cls]), n++;
   sb_printf(&b, "end %u\n", n);
   if (b.failed) return free(b.s), NULL;
   return b.s;

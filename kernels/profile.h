@@ -1,16 +1,16 @@
 /* The machine profile: the tuner's measurements as a versioned, sorted,
  * line-based text file that the library reads once at initialisation.
  *
- *   greenkern-profile 2
+ *   greenkern-profile 3
  *   signature x86_64;GenuineIntel;family 6 model 207 stepping 2;avx2 ...;build=...
- *   gemm_blocking 240 512 4096
+ *   gemm_blocking f32_gemm_ukernel_8x48__avx512 240 384 4096  (tile MC KC NC)
  *   noise_permille 25
  *   rank_crossover 128 768 768 304 5        (M K N r, and r's standard error)
  *   seq_crossover hamming_linear 16 64 0 512 (kind param d causal n)
  *   single_thread_below gemm 4000000
  *   tune_threads 2
- *   variant gemm f32_gemm_rows__avx512
- *   end 9                                   (number of entries above)
+ *   variant gemm decode f32_gemm_ukernel_6x64__avx512    (op, shape class, variant)
+ *   end 7                                   (number of entries above)
  *
  * Like FFTW's wisdom, it is only trusted for the configuration that made
  * it: the signature (CPU identity, ISA features, caches, threads, library
@@ -27,8 +27,11 @@
 #include "greenkern.h"
 #include "tuning.h"
 
-/* 2: rank_crossover states the fit's standard error (a fifth number) */
-#define GK_PROFILE_VERSION 2
+/* 2: rank_crossover states the fit's standard error (a fifth number);
+ * 3: gemm_blocking names the tile (GEMM variant) its blocks were measured
+ * on, and applies to that tile only; variant names the shape class it
+ * was chosen for (shape_class.h) */
+#define GK_PROFILE_VERSION 3
 #define GK_PROFILE_MAX_BYTES ((size_t)1 << 20) /* larger files are refused */
 #define GK_PROFILE_MAX_LINE 1024               /* longer lines are rejected */
 

@@ -56,8 +56,14 @@ const gk_variant *gk_registry_find(gk_op op, const char *name);
 const char *gk_op_to_name(gk_op op);
 int gk_op_from_name(const char *name); /* -1 if unknown */
 
-/* The dispatcher's choice for op (initialises the library on first use).
- * Never NULL: every op has a scalar variant. */
+/* The dispatcher's choice for op (initialises the library on first use):
+ * the variant of the op's default class (shape_class.h), for callers that
+ * do not know the shape of their calls. Never NULL: every op has a scalar
+ * variant. */
 const gk_variant *gk_dispatch(gk_op op);
+
+/* The choice for calls of op in shape class cls (gk_rows_class(M) for
+ * gemm and lowrank); a class op does not have gets gk_dispatch(op). */
+const gk_variant *gk_dispatch_class(gk_op op, unsigned cls);
 
 #endif

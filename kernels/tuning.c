@@ -7,7 +7,7 @@
 
 void gk_tuning_defaults(gk_tuning *t, const gk_topology *topo) {
   memset(t, 0, sizeof(*t));
-  (void)topo; /* GEMM blocking is derived from topo where it is used */
+  (void)topo; /* GEMM blocking is derived from topo where it is used (gemm.c) */
   /* ~50 µs of single-core work at ~100 GFLOP/s: below that, a parallel
    * region's fork/join dominates. */
   for (int op = 0; op < GK_OP_COUNT; op++) t->single_thread_below[op] = 5e6;
@@ -19,6 +19,10 @@ gk_tuning *gk_tuning_for_tuner(void) {
 }
 
 /* ------------------------------------------------------- sorted tables */
+
+static int blocking_cmp(const gk_blocking_point *a, const gk_blocking_point *b) {
+  return strcmp(a->tile->name, b->tile->name);
+}
 
 static int rank_cmp(const gk_rank_point *a, const gk_rank_point *b) {
   if (a->K != b->K) return a->K < b->K ? -1 : 1;
@@ -51,6 +55,10 @@ static int seq_cmp(const gk_seq_point *a, const gk_seq_point *b) {
     (count)++;                                                         \
     return 1;                                                          \
   } while (0)
+
+int gk_tuning_put_blocking(gk_tuning *t, gk_blocking_point p) {
+  GK_PUT_SORTED_(t->blocking, t->n_blocking, GK_TUNING_MAX_BLOCKING, p, blocking_cmp);
+}
 
 int gk_tuning_put_rank(gk_tuning *t, gk_rank_point p) {
   GK_PUT_SORTED_(t->rank, t->n_rank, GK_TUNING_MAX_RANK, p, rank_cmp);

@@ -9,9 +9,11 @@
 #include <stdint.h>
 
 #include "ops.h"
+#include "shape_class.h"
 
-/* One measured point of the rank crossover: for an M x K -> N layer the
- * fused rank-r path beats dense for every r <= r (0: never). err: the
+/* One measured point of the rank crossover: for an M x K -> N layer, the
+ * grid rank nearest where the fused rank-r path stops beating dense;
+ * plans take the fused path for r <= r (0: never). err: the
  * standard error of the measurement in ranks, as the tuner's fit states
  * it (report only). */
 typedef struct gk_rank_point {
@@ -34,16 +36,31 @@ typedef struct gk_seq_point {
   uint32_t kind, param, d, causal, n;
 } gk_seq_point;
 
+/* GEMM cache blocks (elements) measured on one register tile: the tile is
+ * a GEMM variant of the registry (its ISA and mr x nr), and the blocks
+ * apply to that tile only, in every op that runs it (dense, rank-r,
+ * Linformer's projection...). Other tiles keep the blocks derived from the
+ * caches: good blocks depend on the tile's shape (kc on nr, mc on mr). */
+struct gk_variant;
+typedef struct gk_blocking_point {
+  const struct gk_variant *tile; /* a GK_OP_GEMM variant (registry-owned) */
+  size_t mc, kc, nc;
+} gk_blocking_point;
+
+#define GK_TUNING_MAX_BLOCKING 16
 #define GK_TUNING_MAX_RANK 128
 #define GK_TUNING_MAX_SEQ 128
 
 typedef struct gk_tuning {
-  /* per op: variant name chosen by the tuner ("" = registry priority) */
-  char variant[GK_OP_COUNT][64];
+  /* per op and shape class: variant name chosen by the tuner ("" =
+   * registry priority) */
+  char variant[GK_OP_COUNT][GK_MAX_CLASSES][64];
   /* per op: below this much work (FLOPs) run single-threaded */
   double single_thread_below[GK_OP_COUNT];
-  /* GEMM cache blocking (elements); 0 = derive from caches */
-  size_t gemm_mc, gemm_kc, gemm_nc;
+  /* measured GEMM blocks per tile, sorted by tile name; a tile without an
+   * entry derives its blocks from the caches */
+  size_t n_blocking;
+  gk_blocking_point blocking[GK_TUNING_MAX_BLOCKING];
   /* measured crossover tables, sorted; empty = the formulas in tuning.c */
   size_t n_rank, n_seq;
   gk_rank_point rank[GK_TUNING_MAX_RANK];
@@ -64,6 +81,7 @@ gk_tuning *gk_tuning_for_tuner(void);
 /* Table maintenance (the profile parser and the tuner): insert or replace
  * the point with the same key, keeping the table sorted. Return 0 when the
  * table is full. */
+int gk_tuning_put_blocking(gk_tuning *t, gk_blocking_point p);
 int gk_tuning_put_rank(gk_tuning *t, gk_rank_point p);
 int gk_tuning_put_seq(gk_tuning *t, gk_seq_point p);
 

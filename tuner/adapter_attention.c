@@ -73,7 +73,7 @@ static void destroy(tn_case *c) {
 }
 
 const tn_adapter tn_adapter_attention = {GK_OP_ATTENTION, attn_class, attn_size, attn_describe,
-                                         attn_work, attn_run, out, attn_tol, destroy, NULL};
+                                         attn_work, attn_run, out, attn_tol, destroy, NULL, NULL};
 
 /* ----------------------------------------------------------- projection */
 
@@ -115,4 +115,4 @@ static double proj_tol(const tn_case *c) { return 8.0 * (double)c->p.n * FLT_EPS
 
 const tn_adapter tn_adapter_linformer_project = {
     GK_OP_LINFORMER_PROJECT, proj_class, proj_size, proj_describe, proj_work,
-    proj_run, out, proj_tol, destroy, NULL};
+    proj_run, out, proj_tol, destroy, NULL, NULL};

@@ -21,12 +21,16 @@ static tn_case *make(size_t M, size_t N, size_t K) {
   return c;
 }
 
-/* BERT-base layer shapes: one token (decode) and a 128-token prefill. */
+/* BERT-base layer shapes: decode at both ends of its class (one token,
+ * and the most rows it takes), and a 128-token prefill. */
 static tn_case *setup_class(int i) {
-  static const size_t shapes[][3] = {{1, 768, 768}, {128, 768, 768}, {128, 3072, 768}};
-  if (i < 0 || i >= 3) return NULL;
+  static const size_t shapes[][3] = {
+      {1, 768, 768}, {GK_DECODE_MAX_ROWS, 768, 768}, {128, 768, 768}, {128, 3072, 768}};
+  if (i < 0 || i >= 4) return NULL;
   return make(shapes[i][0], shapes[i][1], shapes[i][2]);
 }
+
+static unsigned shape_class(const tn_case *c) { return gk_gemm_class(&c->a); }
 
 /* Square problems from 16^3 to 384^3 (8 KFLOP to 113 MFLOP), where the
  * fork/join cost of a thread team meets the work. */
@@ -59,4 +63,4 @@ static void destroy(tn_case *c) {
 }
 
 const tn_adapter tn_adapter_gemm = {GK_OP_GEMM, setup_class, setup_size, describe, work,
-                                    run, output, tolerance, destroy, NULL};
+                                    run, output, tolerance, destroy, NULL, shape_class};

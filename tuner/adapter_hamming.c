@@ -101,7 +101,7 @@ static int hash_agrees(const tn_case *c, const void *ref) {
 }
 
 const tn_adapter tn_adapter_hash = {GK_OP_HASH, hash_class, hash_size, hash_describe, hash_work,
-                                    hash_run, hash_out, exact, destroy, hash_agrees};
+                                    hash_run, hash_out, exact, destroy, hash_agrees, NULL};
 
 /* ------------------------------------------------------------ distances */
 
@@ -146,7 +146,7 @@ static const void *dist_out(const tn_case *c, size_t *bytes) {
 
 const tn_adapter tn_adapter_hamming_dist = {GK_OP_HAMMING_DIST, dist_class, dist_size,
                                             dist_describe, dist_work, dist_run, dist_out,
-                                            exact, destroy, NULL};
+                                            exact, destroy, NULL, NULL};
 
 /* ------------------------------------------------------------ attention */
 
@@ -204,7 +204,7 @@ static double attn_tol(const tn_case *c) { return 16.0 * (double)c->n * FLT_EPSI
 
 const tn_adapter tn_adapter_hamming_quad = {GK_OP_HAMMING_QUAD, quad_class, quad_size,
                                             attn_describe, attn_work, attn_run, attn_out,
-                                            attn_tol, destroy, NULL};
+                                            attn_tol, destroy, NULL, NULL};
 const tn_adapter tn_adapter_hamming_linear = {GK_OP_HAMMING_LINEAR, lin_class, lin_size,
                                               attn_describe, attn_work, attn_run, attn_out,
-                                              attn_tol, destroy, NULL};
+                                              attn_tol, destroy, NULL, NULL};

@@ -21,12 +21,18 @@ static tn_case *make(size_t M, size_t N, size_t K, size_t r) {
   return c;
 }
 
-/* BERT-base layers at typical LRT ranks: decode and prefill. */
+/* BERT-base layers at typical LRT ranks: decode at both ends of its class
+ * (one token, and the most rows it takes), and prefill. */
 static tn_case *setup_class(int i) {
-  static const size_t shapes[][4] = {{1, 768, 768, 128}, {128, 768, 768, 128}, {128, 3072, 768, 256}};
-  if (i < 0 || i >= 3) return NULL;
+  static const size_t shapes[][4] = {{1, 768, 768, 128},
+                                     {GK_DECODE_MAX_ROWS, 768, 768, 128},
+                                     {128, 768, 768, 128},
+                                     {128, 3072, 768, 256}};
+  if (i < 0 || i >= 4) return NULL;
   return make(shapes[i][0], shapes[i][1], shapes[i][2], shapes[i][3]);
 }
+
+static unsigned shape_class(const tn_case *c) { return gk_lowrank_class(&c->a); }
 
 /* Growing layers at rank n/4, for the single-thread threshold. */
 static tn_case *setup_size(int i) {
@@ -60,4 +66,4 @@ static void destroy(tn_case *c) {
 }
 
 const tn_adapter tn_adapter_lowrank = {GK_OP_LOWRANK, setup_class, setup_size, describe, work,
-                                       run, output, tolerance, destroy, NULL};
+                                       run, output, tolerance, destroy, NULL, shape_class};

@@ -13,8 +13,9 @@ typedef struct tn_case tn_case; /* an adapter's inputs and outputs */
 
 typedef struct tn_adapter {
   gk_op op;
-  /* Shape classes for the variant choice (i = 0, 1, ...; NULL past the
-   * last), e.g. a decode-sized and a prefill-sized problem. */
+  /* Shapes for the variant choice (i = 0, 1, ...; NULL past the last),
+   * e.g. decode-sized and prefill-sized problems; each is timed for the
+   * library's shape class it falls in (shape_class below). */
   tn_case *(*setup_class)(int i);
   /* Increasing sizes for the single-thread threshold; NULL past the last
    * (or NULL function: the op has no threads to decide). */
@@ -32,6 +33,10 @@ typedef struct tn_adapter {
   /* Optional: a comparison of its own (replaces tolerance), for outputs
    * with documented rounding-boundary differences such as hash bits. */
   int (*agrees)(const tn_case *c, const void *ref);
+  /* The library's shape class of the case (shape_class.h), by the same
+   * function the op's public entry dispatches with; NULL: the op has one
+   * class. */
+  unsigned (*shape_class)(const tn_case *c);
 } tn_adapter;
 
 /* The adapter of op, or NULL when the tuner has none for it. */

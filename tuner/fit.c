@@ -40,6 +40,11 @@ int tn_fit_crossing(const double *x, const double *y, size_t n, double level, tn
   return 1;
 }
 
+double tn_nearest_on_grid(double x, double step, double lo, double hi) {
+  double g = step * floor(x / step + 0.5);
+  return g < lo ? lo : g > hi ? hi : g;
+}
+
 int tn_variant_verdict(const double *ratio, const double *noise, size_t n, double min_margin,
                        tn_verdict *v) {
   if (n == 0 || n > TN_FIT_MAX) return 0;

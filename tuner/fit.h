@@ -1,6 +1,6 @@
 /* A straight line through noisy points, fitted robustly, and where it
  * crosses a level: how the rank study turns its comparisons into a
- * crossover (study_rank.c). */
+ * crossover (study_rank.c); and the variant study's decision rule. */
 #ifndef TN_FIT_H
 #define TN_FIT_H
 
@@ -22,6 +22,11 @@ typedef struct tn_crossing {
  * rise (nothing to solve), when fewer than two x differ, or when n is
  * above TN_FIT_MAX. */
 int tn_fit_crossing(const double *x, const double *y, size_t n, double level, tn_crossing *c);
+
+/* The multiple of step nearest x (halves round up), clamped to [lo, hi]:
+ * how the rank study puts a fitted crossing, and the ranks it times, on
+ * its grid. */
+double tn_nearest_on_grid(double x, double step, double lo, double hi);
 
 /* Whether a rival variant replaces the registry's default (what the
  * library runs without a profile): the variant study's rule, so that two

@@ -39,10 +39,11 @@ static void rank_table(FILE *f, const gk_tuning *t) {
     for (size_t j = i; j > 0 && Ms[j - 1] > Ms[j]; j--) {
       uint32_t x = Ms[j]; Ms[j] = Ms[j - 1]; Ms[j - 1] = x;
     }
-  fprintf(f, "Largest rank r at which the fused rank-r path (X·U·V) beats dense X·W, on a\n"
-             "grid of 16, from a line fitted through the time ratio fused/dense at several\n"
-             "ranks; ± the fit's standard error in ranks; in brackets, r* as a share of the\n"
-             "arithmetic break-even K·N/(K+N).\n\n| M |");
+  fprintf(f, "Rank r* up to which the fused rank-r path (X·U·V) beats dense X·W (plans take\n"
+             "the fused path for r <= r*): where a line fitted through the time ratio\n"
+             "fused/dense at several ranks crosses 1, to the nearest multiple of 16; ± the\n"
+             "fit's standard error in ranks; in brackets, r* as a share of the arithmetic\n"
+             "break-even K·N/(K+N).\n\n| M |");
   for (size_t p = 0; p < np; p++) fprintf(f, " K=%u N=%u |", pairs[p][0], pairs[p][1]);
   fprintf(f, "\n|---:|");
   for (size_t p = 0; p < np; p++) fprintf(f, "---:|");
@@ -117,31 +118,41 @@ void tn_report_markdown(FILE *f, const tn_results *r, const tn_report_ctx *rc) {
   if (!seq) fprintf(f, "Not measured: Hamming attention switches to the linear form from the cost model (about 2b keys).\n\n");
 
   fprintf(f, "## Variants and threads\n\n"
+             "Variants are chosen per op and shape class: GEMM calls of up to %d rows are\n"
+             "\"decode\", larger ones \"prefill\"; other ops have one class, \"all\".\n"
              "A rival replaces the registry's default (what the library runs without a\n"
              "profile) only when paired timings show it faster by more than the margin,\n"
              "max(5%%, 2 x the noise of the paired ratios), on the geometric mean over the\n"
-             "shape classes, and faster on every class; ties stay with the default.\n"
+             "class's shapes, and faster on every one of them; ties stay with the default.\n"
              "\"vs default\": the rival's time over the default's (paired, else from the\n"
-             "screening; paired: the geometric mean, then class by class); the noise of a paired ratio: how far the ratio of the fastest\n"
-             "samples and the median of the sample-by-sample ratios disagree.\n\n"
-             "| op | variant | registry default | closest rival | vs default | margin | decision | "
-             "single-thread below |\n|---|---|---|---|---:|---:|---|---:|\n");
+             "screening; paired: the geometric mean, then shape by shape); the noise of a\n"
+             "paired ratio: how far the ratio of the fastest samples and the median of the\n"
+             "sample-by-sample ratios disagree.\n\n"
+             "| op | class | variant | registry default | closest rival | vs default | margin | "
+             "decision | single-thread below |\n|---|---|---|---|---|---:|---:|---|---:|\n",
+          GK_DECODE_MAX_ROWS);
   for (int op = 0; op < GK_OP_COUNT; op++) {
-    char thr[32] = "default", ratio[96] = "-", margin[32] = "-";
+    char thr[32] = "default";
     if (t->single_thread_below[op] > 0)
       snprintf(thr, sizeof thr, "%.3g FLOP", t->single_thread_below[op]);
-    const tn_variant_choice *ch = &r->choice[op];
-    if (ch->ratio > 0)
-      snprintf(ratio, sizeof ratio, "%.3f%s%s%s", ch->ratio, ch->paired ? " (paired: " : "",
-               ch->paired ? ch->per_class : "", ch->paired ? ")" : "");
-    if (ch->margin > 0) snprintf(margin, sizeof margin, "%.1f%%", 100 * ch->margin);
-    fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s |\n", gk_op_to_name(op),
-            t->variant[op][0] ? t->variant[op] : "(registry priority)",
-            ch->def ? ch->def : "-", ch->rival ? ch->rival : "-", ratio, margin,
-            ch->why ? ch->why : "-", thr);
+    for (unsigned cls = 0; cls < gk_op_classes((gk_op)op); cls++) {
+      char ratio[96] = "-", margin[32] = "-";
+      const tn_variant_choice *ch = &r->choice[op][cls];
+      if (ch->ratio > 0)
+        snprintf(ratio, sizeof ratio, "%.3f%s%s%s", ch->ratio, ch->paired ? " (paired: " : "",
+                 ch->paired ? ch->per_shape : "", ch->paired ? ")" : "");
+      if (ch->margin > 0) snprintf(margin, sizeof margin, "%.1f%%", 100 * ch->margin);
+      fprintf(f, "| %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", gk_op_to_name(op),
+              gk_class_name((gk_op)op, cls),
+              t->variant[op][cls][0] ? t->variant[op][cls] : "(registry priority)",
+              ch->def ? ch->def : "-", ch->rival ? ch->rival : "-", ratio, margin,
+              ch->why ? ch->why : "-", cls ? "" : thr);
+    }
   }
-  if (t->gemm_mc)
-    fprintf(f, "\nGEMM blocking: MC = %zu, KC = %zu, NC = %zu.\n", t->gemm_mc, t->gemm_kc, t->gemm_nc);
+  for (size_t i = 0; i < t->n_blocking; i++)
+    fprintf(f, "%sGEMM blocking of %s: MC = %zu, KC = %zu, NC = %zu.\n", i ? "" : "\n",
+            t->blocking[i].tile->name, t->blocking[i].mc, t->blocking[i].kc, t->blocking[i].nc);
+  if (t->n_blocking) fprintf(f, "Other tiles: blocks derived from the cache sizes.\n");
   fprintf(f, "\n");
   if (r->n_rows) {
     fprintf(f, "<details><summary>every variant timed</summary>\n\n"
@@ -180,6 +191,31 @@ static void json_str(FILE *f, const char *s) {
   fputc('"', f);
 }
 
+static void json_or_null(FILE *f, const char *s) {
+  if (s) json_str(f, s);
+  else fprintf(f, "null");
+}
+
+/* One shape class's choice: {"class": ..., "variant": ..., and, when the
+ * study decided it, how}. */
+static void json_choice(FILE *f, const char *cls, const char *variant,
+                        const tn_variant_choice *ch, const char *sep) {
+  fprintf(f, "%s{\"class\": ", sep);
+  json_str(f, cls);
+  fprintf(f, ", \"variant\": ");
+  json_or_null(f, variant[0] ? variant : NULL);
+  if (ch->why) {
+    fprintf(f, ", \"default\": ");
+    json_or_null(f, ch->def);
+    fprintf(f, ", \"rival\": ");
+    json_or_null(f, ch->rival);
+    fprintf(f, ", \"rival_over_default\": %.4f, \"margin\": %.4f, \"paired\": %s, "
+               "\"decision\": ", ch->ratio, ch->margin, ch->paired ? "true" : "false");
+    json_str(f, ch->why);
+  }
+  fprintf(f, "}");
+}
+
 int tn_report_json(const char *path, const tn_results *r, const tn_report_ctx *rc) {
   FILE *f = fopen(path, "w");
   if (!f) return 0;
@@ -208,26 +244,21 @@ int tn_report_json(const char *path, const tn_results *r, const tn_report_ctx *r
   for (int op = 0; op < GK_OP_COUNT; op++) {
     fprintf(f, "%s\n    ", op ? "," : "");
     json_str(f, gk_op_to_name(op));
-    fprintf(f, ": {\"variant\": ");
-    if (t->variant[op][0]) json_str(f, t->variant[op]);
-    else fprintf(f, "null");
-    const tn_variant_choice *ch = &r->choice[op];
-    if (ch->why) {
-      fprintf(f, ", \"default\": ");
-      if (ch->def) json_str(f, ch->def);
-      else fprintf(f, "null");
-      fprintf(f, ", \"rival\": ");
-      if (ch->rival) json_str(f, ch->rival);
-      else fprintf(f, "null");
-      fprintf(f, ", \"rival_over_default\": %.4f, \"margin\": %.4f, \"paired\": %s, "
-                 "\"decision\": ", ch->ratio, ch->margin, ch->paired ? "true" : "false");
-      json_str(f, ch->why);
-    }
+    fprintf(f, ": {\"classes\": [");
+    for (unsigned cls = 0; cls < gk_op_classes((gk_op)op); cls++)
+      json_choice(f, gk_class_name((gk_op)op, cls), t->variant[op][cls], &r->choice[op][cls],
+                  cls ? ", " : "");
+    fprintf(f, "]");
     fprintf(f, ", \"single_thread_below\": %.0f}", t->single_thread_below[op]);
   }
-  fprintf(f, "\n  },\n  \"gemm_blocking\": {\"mc\": %zu, \"kc\": %zu, \"nc\": %zu},\n",
-          t->gemm_mc, t->gemm_kc, t->gemm_nc);
-  fprintf(f, "  \"timings\": [");
+  fprintf(f, "\n  },\n  \"gemm_blocking\": [");
+  for (size_t i = 0; i < t->n_blocking; i++) {
+    fprintf(f, "%s\n    {\"tile\": ", i ? "," : "");
+    json_str(f, t->blocking[i].tile->name);
+    fprintf(f, ", \"mc\": %zu, \"kc\": %zu, \"nc\": %zu}", t->blocking[i].mc,
+            t->blocking[i].kc, t->blocking[i].nc);
+  }
+  fprintf(f, "\n  ],\n  \"timings\": [");
   for (size_t i = 0; i < r->n_rows; i++) {
     const tn_variant_row *w = &r->rows[i];
     fprintf(f, "%s\n    {\"op\": \"%s\", \"shape\": ", i ? "," : "", gk_op_to_name(w->op));

@@ -1,5 +1,7 @@
-/* GEMM cache blocks: start from the engine's cache-derived defaults
- * (gk_gemm_blocking_for with an empty profile) and refine by coordinate
+/* GEMM cache blocks of one tile, the GEMM op's variant (the blocks are
+ * stored for that tile only: another tile's shape wants other blocks):
+ * start from the engine's cache-derived defaults (gk_gemm_blocking_for
+ * with an empty profile) and refine by coordinate
  * descent — KC, then MC, then NC, each tried at half and double — on the
  * packed dense GEMM of BERT-base's largest layer (M=512, K=768, N=3072)
  * and its prefill attention projection (M=128, K=N=768), each candidate
@@ -29,24 +31,30 @@ static void run(void *p) {
 /* One side of a paired comparison: a shape under given blocks. */
 typedef struct blocked {
   bcase *c;
+  const gk_variant *tile;
   size_t mc, kc, nc;
 } blocked;
 
+/* The blocks the library will use for tile: the live profile's entry. */
+static void set_live(const gk_variant *tile, const size_t b[3]) {
+  gk_tuning_put_blocking(gk_tuning_for_tuner(), (gk_blocking_point){tile, b[0], b[1], b[2]});
+}
+
 static void run_blocked(void *p) {
   blocked *b = p;
-  gk_tuning *live = gk_tuning_for_tuner();
-  live->gemm_mc = b->mc, live->gemm_kc = b->kc, live->gemm_nc = b->nc;
+  set_live(b->tile, (const size_t[3]){b->mc, b->kc, b->nc});
   run(b->c);
 }
 
 /* Candidate blocks against the current ones, timed in alternation on each
  * shape: the geometric mean of the per-shape ratios (< 1: candidate
  * faster), 0 when time ran out. */
-static double ratio(bcase *cases, int n, const size_t cur[3], const size_t cand[3],
-                    const tn_config *cfg) {
+static double ratio(bcase *cases, int n, const gk_variant *tile, const size_t cur[3],
+                    const size_t cand[3], const tn_config *cfg) {
   double log_sum = 0;
   for (int i = 0; i < n; i++) {
-    blocked a = {&cases[i], cur[0], cur[1], cur[2]}, b = {&cases[i], cand[0], cand[1], cand[2]};
+    blocked a = {&cases[i], tile, cur[0], cur[1], cur[2]};
+    blocked b = {&cases[i], tile, cand[0], cand[1], cand[2]};
     tn_pair p = tn_compare(run_blocked, &a, run_blocked, &b, &cfg->timing);
     if (p.ratio <= 0) return 0;
     log_sum += log(p.ratio);
@@ -57,9 +65,8 @@ static double ratio(bcase *cases, int n, const size_t cur[3], const size_t cand[
 void tn_study_blocking(const tn_config *cfg, tn_results *r) {
   const gk_variant *v = tn_variant_for(r, GK_OP_GEMM);
   const gk_gemm_impl *im = v->impl;
-  gk_tuning *live = gk_tuning_for_tuner();
-  live->gemm_mc = live->gemm_kc = live->gemm_nc = 0;
-  gk_gemm_blocking def = gk_gemm_blocking_for(im->mr, im->nr);
+  /* the live profile is the compiled-in defaults (main.c): no entry yet */
+  gk_gemm_blocking def = gk_gemm_blocking_for(v->isa, im->mr, im->nr);
 
   static const size_t shapes[][3] = {{512, 768, 3072}, {128, 768, 768}};
   bcase cases[2];
@@ -85,26 +92,28 @@ void tn_study_blocking(const tn_config *cfg, tn_results *r) {
     for (int k = 0; k < 2 && !tn_should_stop(); k++, tries++) {
       size_t cand[3] = {cur[0], cur[1], cur[2]};
       cand[f] = k == 0 ? base / 2 : base * 2;
-      live->gemm_mc = cand[0], live->gemm_kc = cand[1], live->gemm_nc = cand[2];
+      set_live(v, cand);
       /* the engine clamps and rounds: time what it will really use */
-      gk_gemm_blocking eff = gk_gemm_blocking_for(im->mr, im->nr);
+      gk_gemm_blocking eff = gk_gemm_blocking_for(v->isa, im->mr, im->nr);
       size_t effv[3] = {eff.mc, eff.kc, eff.nc};
       if (effv[f] == cur[f]) continue;
       tn_progress(tries / 6.0, "%s=%zu", names[f], effv[f]);
-      double q = ratio(cases, 2, cur, effv, cfg);
+      double q = ratio(cases, 2, v, cur, effv, cfg);
       if (q <= 0) break;
       measured++;
       if (q < 0.97) cur[0] = effv[0], cur[1] = effv[1], cur[2] = effv[2];
     }
   }
-  live->gemm_mc = cur[0], live->gemm_kc = cur[1], live->gemm_nc = cur[2];
+  /* later studies run with the blocks chosen (the defaults when nothing
+   * was measured: the engine's own values, which it keeps as they are) */
+  set_live(v, cur);
   if (measured) {
-    r->t.gemm_mc = cur[0], r->t.gemm_kc = cur[1], r->t.gemm_nc = cur[2];
+    gk_tuning_put_blocking(&r->t, (gk_blocking_point){v, cur[0], cur[1], cur[2]});
     if (cur[0] == def.mc && cur[1] == def.kc && cur[2] == def.nc)
-      tn_note(r, "blocking: the cache-derived defaults MC=%zu KC=%zu NC=%zu held", cur[0], cur[1], cur[2]);
+      tn_note(r, "blocking: the cache-derived defaults MC=%zu KC=%zu NC=%zu held on %s", cur[0],
+              cur[1], cur[2], v->name);
   } else {
     tn_note(r, "blocking: not measured (time limit)");
-    live->gemm_mc = live->gemm_kc = live->gemm_nc = 0;
   }
   for (int i = 0; i < 2; i++) free(cases[i].X), free(cases[i].Y), free((void *)cases[i].W.p);
 }

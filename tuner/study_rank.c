@@ -1,5 +1,6 @@
-/* The rank crossover: for each (M, K, N) of the grid, the largest rank r
- * at which the fused rank-r path beats dense. Both run as linear-layer
+/* The rank crossover: for each (M, K, N) of the grid, the rank r* where
+ * the fused rank-r path stops beating dense (on the 16-rank grid, see
+ * store). Both run as linear-layer
  * plans run them: weights packed once (dense W = U·V, or the factors U
  * and V), then the packed GEMM or the fused rank-r kernel per call, with
  * the tuned variants.
@@ -14,7 +15,7 @@
  * solved for ratio 1: every comparison contributes to r*, none decides it
  * alone, and the residuals state how sure the fit is. Time left once
  * every point has its fit goes to further passes where the fit is least
- * sure. */
+ * sure, in rounds over all points (later_rounds). */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,10 +97,9 @@ _Static_assert(MAX_FIT <= TN_FIT_MAX, "a point's comparisons fit one line");
  * step: two runs then rarely round to ranks a step apart. */
 #define TARGET_ERR (R_STEP / 4.0)
 
-/* The grid rank nearest r, within [R_STEP, rmax]. */
+/* The grid rank nearest r, within [R_STEP, rmax]: the ranks a pass times. */
 static size_t on_grid(double r, size_t rmax) {
-  double g = R_STEP * floor(r / R_STEP + 0.5);
-  return g < R_STEP ? R_STEP : g > (double)rmax ? rmax : (size_t)g;
+  return (size_t)tn_nearest_on_grid(r, R_STEP, R_STEP, (double)rmax);
 }
 
 /* One grid point's comparisons, kept across its passes. */
@@ -191,95 +191,123 @@ static grid grid_for(tn_effort e) {
   return (grid){all_pairs, 4, thorough_M, 13, 128};
 }
 
-void tn_study_rank(const tn_config *cfg, tn_results *r) {
-  const gk_variant *vd = tn_variant_for(r, GK_OP_GEMM), *vf = tn_variant_for(r, GK_OP_LOWRANK);
-  grid g = grid_for(cfg->effort);
-  size_t maxK = 3072, maxN = 3072, maxM = g.Ms[g.n_M - 1];
-  float *X = tn_alloc(maxM * maxK), *Y = tn_alloc(maxM * maxN);
-  float *Uraw = tn_alloc(maxK * maxN), *Vraw = tn_alloc(maxK * maxN);
-  tn_fill(X, maxM * maxK, 11), tn_fill(Uraw, maxK * maxN, 12), tn_fill(Vraw, maxK * maxN, 13);
-  /* threads 0: each path picks its thread count by its work, as a plan
-   * does (the thread study's thresholds are live by now) */
-  rank_case c = {.dense = vd->impl, .fused = vf->impl, .X = X, .Uraw = Uraw, .Vraw = Vraw, .Y = Y};
-  size_t n_pts = g.n_pairs * g.n_M, measured = 0;
-  rank_point *pts = calloc(n_pts, sizeof *pts);
-  if (!pts) {
-    tn_note(r, "rank: out of memory");
-    free(X), free(Y), free(Uraw), free(Vraw);
-    return;
-  }
+/* How unsure pt's crossover is, for the order of the later rounds: a
+ * point without a line, or whose line was extrapolated beyond the ranks
+ * it timed, comes first; then one measured in a single pass (the error
+ * its few residuals give is itself a guess, and only a pass at another
+ * moment shows a load that lasted through the first); then the fit's
+ * standard error. */
+static double unsureness(const rank_point *pt) {
+  if (!pt->fitted || !inside(pt)) return 2e9;
+  if (pt->passes < 2) return 1e9;
+  return pt->f.err;
+}
+
+static int wants_pass(const rank_point *pt) {
+  return pt->passes && pt->passes < MAX_PASSES && unsureness(pt) > TARGET_ERR;
+}
+
+/* Sets up point i of the grid (its key, and its curves when plotted). */
+static void point_init(rank_point *pt, const grid *g, size_t i, tn_results *r) {
+  size_t p = i % g->n_pairs;
+  pt->M = g->Ms[i / g->n_pairs], pt->K = g->pairs[p][0], pt->N = g->pairs[p][1];
+  pt->rmax = pt->K < pt->N ? pt->K : pt->N;
+  if (pt->M != g->plot_M) return;
+  char group[48], title[48];
+  snprintf(group, sizeof group, "rank_M%zu_K%zu_N%zu", pt->M, pt->K, pt->N);
+  snprintf(title, sizeof title, "dense K=%zu N=%zu", pt->K, pt->N);
+  pt->sd = tn_series_new(r, group, title);
+  snprintf(title, sizeof title, "fused rank-r M=%zu", pt->M);
+  pt->sf = tn_series_new(r, group, title);
+}
+
+/* The first round: one pass at every point, small M first, so cheap
+ * points are measured before the time runs out. */
+static void first_round(rank_case *c, rank_point *pts, size_t n_pts, const grid *g,
+                        const tn_config *cfg, tn_results *r) {
   double s_per_flop = 0;
   size_t prev_r[4] = {0};
-  /* First one pass at every point, small M first: cheap points are
-   * measured before the time runs out. */
   for (size_t i = 0; i < n_pts && !tn_should_stop(); i++) {
     rank_point *pt = &pts[i];
-    size_t p = i % g.n_pairs;
-    pt->M = g.Ms[i / g.n_pairs], pt->K = g.pairs[p][0], pt->N = g.pairs[p][1];
-    pt->rmax = pt->K < pt->N ? pt->K : pt->N;
+    size_t p = i % g->n_pairs;
+    point_init(pt, g, i, r);
     /* predicted dense call from the speed measured so far */
     if (!tn_affordable(s_per_flop * 2.0 * pt->M * pt->K * pt->N)) continue;
     tn_progress((double)i / n_pts, "M=%zu K=%zu N=%zu", pt->M, pt->K, pt->N);
-    if (pt->M == g.plot_M) {
-      char group[48], title[48];
-      snprintf(group, sizeof group, "rank_M%zu_K%zu_N%zu", pt->M, pt->K, pt->N);
-      snprintf(title, sizeof title, "dense K=%zu N=%zu", pt->K, pt->N);
-      pt->sd = tn_series_new(r, group, title);
-      snprintf(title, sizeof title, "fused rank-r M=%zu", pt->M);
-      pt->sf = tn_series_new(r, group, title);
-    }
-    float *pw = point_open(&c, pt);
+    float *pw = point_open(c, pt);
     /* the guess: r* of the previous M for this (K, N), which moves
      * slowly with M, else 90% of the arithmetic break-even */
     double be = (double)pt->K * pt->N / ((double)pt->K + pt->N);
-    c.dense_ns = 0;
-    /* a crossing outside the pass's ranks gets a pass around it */
-    if (pass(&c, pt, prev_r[p] ? (double)prev_r[p] : 0.9 * be, cfg) && pt->fitted &&
-        !inside(pt))
-      pass(&c, pt, pt->f.x, cfg);
-    if (c.dense_ns > 0) s_per_flop = 1e-9 * c.dense_ns / (2.0 * pt->M * pt->K * pt->N);
+    c->dense_ns = 0;
+    pass(c, pt, prev_r[p] ? (double)prev_r[p] : 0.9 * be, cfg);
+    if (c->dense_ns > 0) s_per_flop = 1e-9 * c->dense_ns / (2.0 * pt->M * pt->K * pt->N);
     /* the plotted shape also gets an even sweep of r */
     for (size_t k = 1; pt->sf && pt->passes && k <= 8 && !tn_should_stop(); k++)
-      ratio_at(&c, pt->rmax * k / 8, cfg);
-    point_close(&c, pw);
+      ratio_at(c, pt->rmax * k / 8, cfg);
+    point_close(c, pw);
     if (pt->passes && pt->fitted) prev_r[p] = (size_t)fmin(fmax(0, pt->f.x), pt->rmax);
   }
-  /* Then, while time is left, another pass at the point whose fit is
-   * least sure, centred on its crossing: comparisons at other moments,
-   * at the ranks that matter, until every fit is sure enough. One pass
-   * is never sure: the error estimated from its few residuals is itself
-   * a guess, and only a pass at another moment shows a load that lasted
-   * through the first. */
-  while (!tn_should_stop()) {
-    rank_point *worst = NULL;
-    double worst_err = TARGET_ERR;
-    for (size_t i = 0; i < n_pts; i++) {
-      rank_point *pt = &pts[i];
-      double e = pt->fitted && pt->passes > 1 ? pt->f.err : INFINITY;
-      if (pt->passes && pt->passes < MAX_PASSES && pt->pass_s < tn_time_left() &&
-          e > worst_err)
-        worst = pt, worst_err = e;
+}
+
+/* Then, while time is left, further passes in rounds: each round gives
+ * every point that is not sure enough one pass, centred on its crossing,
+ * the least sure first (they get the time if it runs out mid-round). A
+ * point's passes are thus a whole round apart, never back to back: a slow
+ * drift of the machine (a neighbour's load, the clock) is averaged into
+ * every point's fit instead of landing on the one point measured while it
+ * lasted, which would move that point's r* against its neighbours'. This
+ * includes a point whose first line crossed 1 outside the ranks it timed:
+ * its next pass, around that crossing, waits for its round too. */
+static void later_rounds(rank_case *c, rank_point *pts, size_t n_pts, const tn_config *cfg) {
+  rank_point **order = malloc(n_pts * sizeof *order);
+  if (!order) return;
+  for (int round = 2; !tn_should_stop(); round++) {
+    size_t n = 0, done = 0;
+    for (size_t i = 0; i < n_pts; i++)
+      if (wants_pass(&pts[i])) order[n++] = &pts[i];
+    for (size_t a = 1; a < n; a++)
+      for (size_t b = a; b > 0 && unsureness(order[b - 1]) < unsureness(order[b]); b--) {
+        rank_point *x = order[b];
+        order[b] = order[b - 1], order[b - 1] = x;
+      }
+    for (size_t k = 0; k < n && !tn_should_stop(); k++) {
+      rank_point *pt = order[k];
+      if (pt->pass_s >= tn_time_left()) continue;
+      tn_progress(-1, "round %d: M=%zu K=%zu N=%zu, pass %d", round, pt->M, pt->K, pt->N,
+                  pt->passes + 1);
+      float *pw = point_open(c, pt);
+      done += pass(c, pt, pt->fitted ? pt->f.x : pt->centre, cfg);
+      point_close(c, pw);
     }
-    if (!worst) break;
-    tn_progress(-1, "M=%zu K=%zu N=%zu, pass %d", worst->M, worst->K, worst->N,
-                worst->passes + 1);
-    float *pw = point_open(&c, worst);
-    pass(&c, worst, worst->fitted ? worst->f.x : worst->centre, cfg);
-    point_close(&c, pw);
+    if (!done) break; /* every point sure enough, spent, or too slow for the time left */
   }
-  size_t unsure = 0;
+  free(order);
+}
+
+/* The crossovers into the profile's table. Nearest, not floor: the fit
+ * estimates where the ratio fused/dense crosses 1, and the grid rank
+ * nearest that crossing is the best estimate of it the grid can hold
+ * (off by at most half a step, with no bias), while rounding down moved
+ * every point a mean half step low and up to a full step. For the plans,
+ * which take the fused path when r <= r*: ranks up to half a step past
+ * the crossing may now run fused, ranks as far before it did run dense
+ * before; either way the two paths are within that half step's share of
+ * each other's time there (the ratio's slope times 8 ranks: at most
+ * about 2% at r* = 384), and paying that on both sides of the crossing
+ * halves the largest mistake instead of always erring towards dense. */
+static void store(const rank_point *pts, size_t n_pts, tn_results *r) {
+  size_t measured = 0, unsure = 0;
   for (size_t i = 0; i < n_pts; i++) {
-    rank_point *pt = &pts[i];
+    const rank_point *pt = &pts[i];
     if (!pt->passes) continue;
     if (!pt->fitted) {
       tn_note(r, "rank: no crossover at M=%zu K=%zu N=%zu (fused time did not grow with r)",
               pt->M, pt->K, pt->N);
       continue;
     }
-    /* the largest grid rank at or below the crossing, within [0, rmax];
-     * the error no larger than that range either */
+    /* within [0, rmax], and the error no larger than that range either */
     double rmax = (double)pt->rmax;
-    double rs = fmin(fmax(0, R_STEP * floor(pt->f.x / R_STEP)), rmax);
+    double rs = tn_nearest_on_grid(pt->f.x, R_STEP, 0, rmax);
     gk_tuning_put_rank(&r->t, (gk_rank_point){(uint32_t)pt->M, (uint32_t)pt->K, (uint32_t)pt->N,
                                               (uint32_t)rs, (uint32_t)fmin(ceil(pt->f.err), rmax)});
     measured++;
@@ -290,9 +318,11 @@ void tn_study_rank(const tn_config *cfg, tn_results *r) {
   if (unsure)
     tn_note(r, "rank: %zu of the crossovers less sure than ±%.0f ranks (a noisy machine: the "
                "time ran out, or their passes were spent)", unsure, TARGET_ERR);
-  free(pts);
-  /* the plotted curves: sorted by r (the passes visit r out of order),
-   * one point per r (the fastest, as everywhere) */
+}
+
+/* The plotted curves: sorted by r (the passes visit r out of order), one
+ * point per r (the fastest, as everywhere). */
+static void tidy_series(tn_results *r) {
   for (size_t i = 0; i < r->n_series; i++) {
     tn_series *s = &r->series[i];
     for (size_t a = 1; a < s->n; a++)
@@ -311,5 +341,28 @@ void tn_study_rank(const tn_config *cfg, tn_results *r) {
     }
     s->n = n;
   }
+}
+
+void tn_study_rank(const tn_config *cfg, tn_results *r) {
+  const gk_variant *vd = tn_variant_for(r, GK_OP_GEMM), *vf = tn_variant_for(r, GK_OP_LOWRANK);
+  grid g = grid_for(cfg->effort);
+  size_t maxK = 3072, maxN = 3072, maxM = g.Ms[g.n_M - 1];
+  float *X = tn_alloc(maxM * maxK), *Y = tn_alloc(maxM * maxN);
+  float *Uraw = tn_alloc(maxK * maxN), *Vraw = tn_alloc(maxK * maxN);
+  tn_fill(X, maxM * maxK, 11), tn_fill(Uraw, maxK * maxN, 12), tn_fill(Vraw, maxK * maxN, 13);
+  /* threads 0: each path picks its thread count by its work, as a plan
+   * does (the thread study's thresholds are live by now) */
+  rank_case c = {.dense = vd->impl, .fused = vf->impl, .X = X, .Uraw = Uraw, .Vraw = Vraw, .Y = Y};
+  size_t n_pts = g.n_pairs * g.n_M;
+  rank_point *pts = calloc(n_pts, sizeof *pts);
+  if (pts) {
+    first_round(&c, pts, n_pts, &g, cfg, r);
+    later_rounds(&c, pts, n_pts, cfg);
+    store(pts, n_pts, r);
+    tidy_series(r);
+  } else {
+    tn_note(r, "rank: out of memory");
+  }
+  free(pts);
   free(X), free(Y), free(Uraw), free(Vraw);
 }

@@ -1,8 +1,9 @@
 /* The variant study: per op, every variant this host can run is checked
- * against the scalar variant's output and timed on each shape class; the
- * one with the lowest total time relative to the best per class leads, and
- * replaces the registry's default only when paired timings show it faster
- * by more than the noise (keep_default). And
+ * against the scalar variant's output and timed on the adapter's shapes;
+ * per shape class of the library (shape_class.h), the one with the lowest
+ * total time relative to the best per shape of that class leads, and
+ * replaces the registry's default for that class only when paired timings
+ * show it faster by more than the noise (keep_default). And
  * the thread study: per op, the work size from which the configured thread
  * count beats one thread. */
 #include <math.h>
@@ -50,21 +51,33 @@ static int n_variant_ops(const tn_config *cfg) {
   return n;
 }
 
+/* The shapes of one shape class that every valid candidate got a time on
+ * (their setup_class indices), and each candidate's score over them: the
+ * sum of its time over the fastest one's, shape by shape. */
+typedef struct class_shapes {
+  int idx[TN_FIT_MAX];
+  int n;
+  double score[GK_REGISTRY_MAX];
+} class_shapes;
+
 /* A rival whose screening score beats the default's is timed again
  * against the default, sample against sample (tn_compare), on each shape
- * class the screening completed; it replaces the default only when it is
- * faster by more than the noise (tn_variant_verdict). Ties, and checks the
- * time limit cut short, go to the default: what the library runs without a
- * profile is kept unless there is clear evidence, so that repeated tunes
- * of one machine choose alike. Returns the index of the chosen variant. */
+ * of the class the screening completed; it replaces the default only when
+ * it is faster by more than the noise (tn_variant_verdict). Ties, and
+ * checks the time limit cut short, go to the default: what the library
+ * runs without a profile is kept unless there is clear evidence, so that
+ * repeated tunes of one machine choose alike. Returns the index of the
+ * chosen variant. */
 /* the least margin: a variant timed against itself this way comes out up
  * to 5% off 1 on a shared 2-core machine at quick effort */
 #define TN_MIN_MARGIN 0.05
 static size_t keep_default(const tn_config *cfg, tn_results *r, const tn_adapter *ad, gk_op op,
-                           const gk_variant *const *cand, size_t nc, const int *valid,
-                           const double *score, size_t win, int classes, double progress) {
-  tn_variant_choice *ch = &r->choice[op];
-  const gk_variant *def = gk_dispatch(op);
+                           unsigned cls, const gk_variant *const *cand, size_t nc,
+                           const int *valid, const class_shapes *cs, size_t win,
+                           double progress) {
+  tn_variant_choice *ch = &r->choice[op][cls];
+  const double *score = cs->score;
+  const gk_variant *def = gk_dispatch_class(op, cls);
   size_t kd = nc;
   for (size_t k = 0; k < nc; k++)
     if (cand[k] == def) kd = k;
@@ -97,8 +110,8 @@ static size_t keep_default(const tn_config *cfg, tn_results *r, const tn_adapter
   ch->ratio = score[win] / score[kd];
   double ratio[TN_FIT_MAX], noise[TN_FIT_MAX];
   size_t n = 0;
-  for (int cls = 0; cls < classes && cls < TN_FIT_MAX && !tn_should_stop(); cls++) {
-    tn_case *c = ad->setup_class(cls);
+  for (int j = 0; j < cs->n && !tn_should_stop(); j++) {
+    tn_case *c = ad->setup_class(cs->idx[j]);
     if (!c) break;
     char shape[48];
     ad->describe(c, shape, sizeof shape);
@@ -113,16 +126,16 @@ static size_t keep_default(const tn_config *cfg, tn_results *r, const tn_adapter
     noise[n++] = p.ratio_median > 0 ? fabs(log(p.ratio / p.ratio_median)) : 1;
   }
   tn_verdict v;
-  if ((int)n < classes || !tn_variant_verdict(ratio, noise, n, TN_MIN_MARGIN, &v)) {
+  if ((int)n < cs->n || !tn_variant_verdict(ratio, noise, n, TN_MIN_MARGIN, &v)) {
     ch->chosen = def->name;
     ch->why = "default (paired check cut by the time limit)";
-    tn_note(r, "variants: %s keeps its default %s: the paired check against %s was cut short",
-            gk_op_to_name(op), def->name, cand[win]->name);
+    tn_note(r, "variants: %s %s keeps its default %s: the paired check against %s was cut short",
+            gk_op_to_name(op), gk_class_name(op, cls), def->name, cand[win]->name);
     return kd;
   }
   ch->ratio = v.ratio, ch->margin = v.margin, ch->paired = 1;
-  for (size_t i = 0, at = 0; i < n && at < sizeof ch->per_class; i++)
-    at += (size_t)snprintf(ch->per_class + at, sizeof ch->per_class - at, "%s%.3f", i ? " " : "",
+  for (size_t i = 0, at = 0; i < n && at < sizeof ch->per_shape; i++)
+    at += (size_t)snprintf(ch->per_shape + at, sizeof ch->per_shape - at, "%s%.3f", i ? " " : "",
                            ratio[i]);
   if (v.rival_wins) {
     ch->why = "rival faster";
@@ -133,8 +146,89 @@ static size_t keep_default(const tn_config *cfg, tn_results *r, const tn_adapter
   return kd;
 }
 
-void tn_study_variants(const tn_config *cfg, tn_results *r) {
+/* The usable variants of op, highest priority first. Returns how many. */
+static size_t candidates(gk_op op, const gk_variant **cand) {
   const gk_registry *reg = gk_registry_get();
+  size_t nc = 0;
+  for (size_t i = 0; i < reg->count; i++)
+    if (reg->v[i]->op == op && gk_variant_usable(reg->v[i])) cand[nc++] = reg->v[i];
+  /* likely winners first (highest priority), so the others can be cut
+   * short once they are clearly slower */
+  for (size_t i = 1; i < nc; i++)
+    for (size_t j = i; j > 0 && cand[j - 1]->priority < cand[j]->priority; j--) {
+      const gk_variant *x = cand[j];
+      cand[j] = cand[j - 1], cand[j - 1] = x;
+    }
+  return nc;
+}
+
+/* Screening: every candidate checked against the scalar variant's output
+ * and timed on each of the adapter's shapes, which go to the library's
+ * shape class they fall in. A shape counts for its class only when every
+ * valid candidate got a time there. Returns 1 when the time limit cut the
+ * shapes short. */
+static int screen(const tn_config *cfg, tn_results *r, const tn_adapter *ad, gk_op op,
+                  const gk_variant *const *cand, size_t nc, int *valid, class_shapes *cs,
+                  double progress0, double progress_span) {
+  const gk_variant *ref = scalar_of(op);
+  double ref_s_per_work = 0; /* the scalar reference's speed so far */
+  for (int i = 0;; i++) {
+    if (tn_should_stop()) return 1;
+    tn_case *c = ad->setup_class(i);
+    if (!c) return 0;
+    /* a larger shape whose reference alone would overrun the deadline is
+     * not started (calls cannot be interrupted) */
+    if (ref_s_per_work * ad->work(c) > tn_time_left()) {
+      ad->destroy(c);
+      return 1;
+    }
+    char shape[48];
+    ad->describe(c, shape, sizeof shape);
+    size_t n_out = 0;
+    void *want = NULL;
+    double t_ref = tn_now();
+    if (ref && ad->run(c, ref, cfg->threads) == GK_OK) {
+      ref_s_per_work = (tn_now() - t_ref) / ad->work(c);
+      const void *o = ad->output(c, &n_out);
+      want = malloc(n_out ? n_out : 1);
+      if (want) memcpy(want, o, n_out);
+    }
+    double t[GK_REGISTRY_MAX], best = 0;
+    for (size_t k = 0; k < nc; k++) {
+      /* (the adapters time up to four shapes) */
+      tn_progress(progress0 + progress_span * (i + (double)k / (double)nc) / 4, "%s %s", shape,
+                  cand[k]->name);
+      tn_variant_row *row = r->n_rows < TN_MAX_ROWS ? &r->rows[r->n_rows++] : NULL;
+      t[k] = 0;
+      if (row) *row = (tn_variant_row){op, cand[k]->name, "", {0, 0, 0, 0}, "ok"};
+      if (row) snprintf(row->shape, sizeof row->shape, "%s", shape);
+      /* checked against the scalar output before it may be timed */
+      if (!want || ad->run(c, cand[k], cfg->threads) != GK_OK || !agrees(ad, c, want, n_out)) {
+        valid[k] = 0;
+        if (row) row->status = "wrong result";
+        continue;
+      }
+      timed_call tc = {ad, c, cand[k], cfg->threads};
+      /* one call three times slower than the best so far: it has lost */
+      tn_time tm = tn_measure_cut(call, &tc, &cfg->timing, 3 * best);
+      if (row) row->t = tm, row->status = tm.ns <= 0 ? "no time" : tm.samples == 1 ? "lost (one call)" : "ok";
+      t[k] = tm.ns;
+      if (tm.ns > 0 && (best == 0 || tm.ns < best)) best = tm.ns;
+    }
+    int complete = 1;
+    for (size_t k = 0; k < nc; k++) complete &= !valid[k] || t[k] > 0;
+    class_shapes *in = &cs[ad->shape_class ? ad->shape_class(c) : 0];
+    if (complete && in->n < TN_FIT_MAX) {
+      in->idx[in->n++] = i;
+      for (size_t k = 0; k < nc; k++)
+        if (valid[k]) in->score[k] += t[k] / best;
+    }
+    free(want);
+    ad->destroy(c);
+  }
+}
+
+void tn_study_variants(const tn_config *cfg, tn_results *r) {
   int done_ops = 0, total_ops = n_variant_ops(cfg);
   for (int op = 0; op < GK_OP_COUNT && !tn_should_stop(); op++) {
     if (!cfg->op_selected[op]) continue;
@@ -144,93 +238,31 @@ void tn_study_variants(const tn_config *cfg, tn_results *r) {
               gk_op_to_name(op));
       continue;
     }
-    const gk_variant *ref = scalar_of((gk_op)op);
     const gk_variant *cand[GK_REGISTRY_MAX];
-    size_t nc = 0;
-    for (size_t i = 0; i < reg->count; i++)
-      if ((int)reg->v[i]->op == op && gk_variant_usable(reg->v[i])) cand[nc++] = reg->v[i];
-    /* likely winners first (highest priority), so the others can be cut
-     * short once they are clearly slower */
-    for (size_t i = 1; i < nc; i++)
-      for (size_t j = i; j > 0 && cand[j - 1]->priority < cand[j]->priority; j--) {
-        const gk_variant *x = cand[j];
-        cand[j] = cand[j - 1], cand[j - 1] = x;
-      }
-    double score[GK_REGISTRY_MAX] = {0};
+    size_t nc = candidates((gk_op)op, cand);
     int valid[GK_REGISTRY_MAX];
     for (size_t k = 0; k < nc; k++) valid[k] = 1;
-    int classes = 0, cut = 0; /* fully measured; stopped early */
-    double ref_s_per_work = 0;  /* the scalar reference's speed so far */
-    for (int cls = 0;; cls++) {
-      if (tn_should_stop()) {
-        cut = 1;
-        break;
+    class_shapes cs[GK_MAX_CLASSES] = {0};
+    int cut = screen(cfg, r, ad, (gk_op)op, cand, nc, valid, cs, (double)done_ops / total_ops,
+                     1.0 / total_ops);
+    /* each class decided on its own shapes: a variant may win decode and
+     * lose prefill */
+    for (unsigned cls = 0; cls < gk_op_classes((gk_op)op); cls++) {
+      size_t win = nc;
+      for (size_t k = 0; k < nc; k++)
+        if (valid[k] && (win == nc || cs[cls].score[k] < cs[cls].score[win])) win = k;
+      if (!cs[cls].n || win == nc) {
+        tn_note(r, "variants: %s %s not decided (time limit)", gk_op_to_name(op),
+                gk_class_name((gk_op)op, cls));
+        continue;
       }
-      tn_case *c = ad->setup_class(cls);
-      if (!c) break;
-      /* a larger class whose reference alone would overrun the deadline
-       * is not started (calls cannot be interrupted) */
-      if (ref_s_per_work * ad->work(c) > tn_time_left()) {
-        ad->destroy(c);
-        cut = 1;
-        break;
-      }
-      char shape[48];
-      ad->describe(c, shape, sizeof shape);
-      size_t n_out = 0;
-      void *want = NULL;
-      double t_ref = tn_now();
-      if (ref && ad->run(c, ref, cfg->threads) == GK_OK) {
-        ref_s_per_work = (tn_now() - t_ref) / ad->work(c);
-        const void *o = ad->output(c, &n_out);
-        want = malloc(n_out ? n_out : 1);
-        if (want) memcpy(want, o, n_out);
-      }
-      double t[GK_REGISTRY_MAX], best = 0;
-      for (size_t k = 0; k < nc; k++) {
-        tn_progress(((double)done_ops + (cls + (double)k / (double)nc) / 3) / total_ops,
-                    "%s %s", shape, cand[k]->name);
-        tn_variant_row *row = r->n_rows < TN_MAX_ROWS ? &r->rows[r->n_rows++] : NULL;
-        t[k] = 0;
-        if (row) *row = (tn_variant_row){(gk_op)op, cand[k]->name, "", {0, 0, 0, 0}, "ok"};
-        if (row) snprintf(row->shape, sizeof row->shape, "%s", shape);
-        /* checked against the scalar output before it may be timed */
-        if (!want || ad->run(c, cand[k], cfg->threads) != GK_OK || !agrees(ad, c, want, n_out)) {
-          valid[k] = 0;
-          if (row) row->status = "wrong result";
-          continue;
-        }
-        timed_call tc = {ad, c, cand[k], cfg->threads};
-        /* one call three times slower than the best so far: it has lost */
-        tn_time tm = tn_measure_cut(call, &tc, &cfg->timing, 3 * best);
-        if (row) row->t = tm, row->status = tm.ns <= 0 ? "no time" : tm.samples == 1 ? "lost (one call)" : "ok";
-        t[k] = tm.ns;
-        if (tm.ns > 0 && (best == 0 || tm.ns < best)) best = tm.ns;
-      }
-      /* a class counts only when every valid candidate got a time */
-      int complete = 1;
-      for (size_t k = 0; k < nc; k++) complete &= !valid[k] || t[k] > 0;
-      if (complete) {
-        classes++;
-        for (size_t k = 0; k < nc; k++)
-          if (valid[k]) score[k] += t[k] / best;
-      }
-      free(want);
-      ad->destroy(c);
-    }
-    size_t win = nc;
-    for (size_t k = 0; k < nc; k++)
-      if (valid[k] && (win == nc || score[k] < score[win])) win = k;
-    if (classes && win < nc) {
-      win = keep_default(cfg, r, ad, (gk_op)op, cand, nc, valid, score, win, classes,
+      win = keep_default(cfg, r, ad, (gk_op)op, cls, cand, nc, valid, &cs[cls], win,
                          ((double)done_ops + 0.9) / total_ops);
-      snprintf(r->t.variant[op], sizeof r->t.variant[op], "%s", cand[win]->name);
-    } else {
-      tn_note(r, "variants: %s not decided (time limit)", gk_op_to_name(op));
+      snprintf(r->t.variant[op][cls], sizeof r->t.variant[op][cls], "%s", cand[win]->name);
+      if (cut)
+        tn_note(r, "variants: %s %s decided on %d shape(s) before the time limit",
+                gk_op_to_name(op), gk_class_name((gk_op)op, cls), cs[cls].n);
     }
-    if (classes && cut)
-      tn_note(r, "variants: %s decided on %d shape class(es) before the time limit",
-              gk_op_to_name(op), classes);
     done_ops++;
   }
 }
@@ -296,6 +328,7 @@ void tn_study_threads(const tn_config *cfg, tn_results *r) {
 }
 
 const gk_variant *tn_variant_for(const tn_results *r, gk_op op) {
-  const gk_variant *v = r->t.variant[op][0] ? gk_registry_find(op, r->t.variant[op]) : NULL;
+  const char *name = r->t.variant[op][gk_op_default_class(op)];
+  const gk_variant *v = name[0] ? gk_registry_find(op, name) : NULL;
   return v && gk_variant_usable(v) ? v : gk_dispatch(op);
 }

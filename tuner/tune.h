@@ -14,7 +14,7 @@ typedef enum tn_effort { TN_QUICK = 0, TN_DEFAULT = 1, TN_THOROUGH = 2 } tn_effo
 /* The studies (main.c runs seq before rank); --ops selects among them (and among
  * the registry's ops for the variant and thread studies). */
 enum {
-  TN_STUDY_VARIANTS = 1 << 0, /* fastest variant per op */
+  TN_STUDY_VARIANTS = 1 << 0, /* fastest variant per op and shape class */
   TN_STUDY_THREADS = 1 << 1,  /* single-thread threshold per op */
   TN_STUDY_BLOCKING = 1 << 2, /* GEMM cache blocks */
   TN_STUDY_RANK = 1 << 3,     /* rank crossover r*(M, K, N) */
@@ -53,9 +53,9 @@ typedef struct tn_variant_row {
   const char *status; /* "ok", "wrong result", "no time" */
 } tn_variant_row;
 
-/* How the variant study chose an op's variant: the registry's default
- * stays unless a rival beats it, in paired timings, by more than the
- * noise (tn_variant_verdict in fit.h). */
+/* How the variant study chose an op's variant for one shape class: the
+ * registry's default stays unless a rival beats it, in paired timings on
+ * the class's shapes, by more than the noise (tn_variant_verdict in fit.h). */
 typedef struct tn_variant_choice {
   const char *def;    /* the registry's default; NULL when the op was not decided */
   const char *rival;  /* the fastest other variant (or the runner-up when the default led) */
@@ -63,7 +63,7 @@ typedef struct tn_variant_choice {
   double ratio;       /* rival's time over the default's (< 1: rival faster); 0: none */
   double margin;      /* what the rival had to beat, as a fraction; 0: no paired check */
   int paired;         /* ratio from paired timings (else from the screening) */
-  char per_class[64]; /* the paired ratios class by class, e.g. "0.87 1.02 1.04" */
+  char per_shape[64]; /* the paired ratios shape by shape, e.g. "0.87 0.91" */
   const char *why;    /* "default fastest", "within noise", "rival faster", ... */
 } tn_variant_choice;
 
@@ -81,7 +81,7 @@ typedef struct tn_results {
   gk_tuning t;        /* what the profile holds (merged with the old one) */
   size_t n_rows;
   tn_variant_row rows[TN_MAX_ROWS];
-  tn_variant_choice choice[GK_OP_COUNT];
+  tn_variant_choice choice[GK_OP_COUNT][GK_MAX_CLASSES];
   size_t n_series;
   tn_series series[TN_MAX_SERIES];
   tn_seq_curves seq;
@@ -101,7 +101,8 @@ void tn_study_blocking(const tn_config *cfg, tn_results *r);
 void tn_study_rank(const tn_config *cfg, tn_results *r);
 void tn_study_seq(const tn_config *cfg, tn_results *r);
 
-/* The variant of op the studies use: the tuned one, else the dispatcher's. */
+/* The variant of op the studies use: the tuned one of the op's default
+ * shape class (what plans run), else the dispatcher's. */
 const gk_variant *tn_variant_for(const tn_results *r, gk_op op);
 
 /* Relative error of got against ref over n floats (max |got-ref| over

@@ -29,7 +29,7 @@ GK_API gk_status gk_gemm(size_t M, size_t N, size_t K, const float *X,
                          gk_weight_layout layout, const float *bias,
                          gk_activation act, float *Y, size_t ldy) {
   gk_gemm_args a = {M, N, K, X, ldx, W, ldw, layout, bias, act, Y, ldy, 0};
-  return gk_gemm_run(gk_dispatch(GK_OP_GEMM), &a);
+  return gk_gemm_run(gk_dispatch_class(GK_OP_GEMM, gk_gemm_class(&a)), &a);
 }
 
 /* ------------------------------------------------------------ rank-r */
@@ -77,7 +77,7 @@ GK_API gk_status gk_lowrank_gemm(size_t M, size_t N, size_t K, size_t r, const f
                                  gk_activation act, float *Y, size_t ldy) {
   gk_lowrank_args a = {M, N, K, r, X, ldx, U, ldu, u_layout, V, ldv, v_layout,
                        bias, act, Y, ldy, 0};
-  return gk_lowrank_run(gk_dispatch(GK_OP_LOWRANK), &a);
+  return gk_lowrank_run(gk_dispatch_class(GK_OP_LOWRANK, gk_lowrank_class(&a)), &a);
 }
 
 /* ---------------------------------------------------------- scratch */
@@ -131,6 +131,17 @@ static size_t clamp_round(size_t v, size_t lo, size_t hi, size_t mult) {
   return v ? v : mult;
 }
 
+/* The profile's blocks for this tile, if it measured them. */
+static const gk_blocking_point *tuned_blocks(const gk_tuning *t, gk_isa isa, unsigned mr,
+                                             unsigned nr) {
+  for (size_t i = 0; i < t->n_blocking; i++) {
+    const gk_variant *v = t->blocking[i].tile;
+    const gk_gemm_impl *im = v->impl;
+    if (v->isa == isa && im->mr == mr && im->nr == nr) return &t->blocking[i];
+  }
+  return NULL;
+}
+
 /* Blocking for this engine's loop order (see gemm_engine.c): a B
  * micro-panel (kc x nr) of L1's size but kc <= 384, the A block (mc x kc)
  * a quarter of L2, the B block (kc x nc) a quarter of L3 (shared by the
@@ -140,7 +151,7 @@ static size_t clamp_round(size_t v, size_t lo, size_t hi, size_t mult) {
  * (kc = 192: twice the C tile loads and stores) and of kc = 768 (panel
  * past L1: 3-8% slower); AVX2 nr = 16 at kc = 256-384, 5-8% ahead of
  * its L1-sized 768; mc = 336 beats an A block of half L2. */
-gk_gemm_blocking gk_gemm_blocking_for(unsigned mr, unsigned nr) {
+gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr) {
   const gk_ctx *c = gk_ctx_get();
   size_t l1 = c->topo.l1d ? c->topo.l1d : 32768;
   size_t l2 = c->topo.l2 > l1 ? c->topo.l2 : 262144;
@@ -149,8 +160,11 @@ gk_gemm_blocking gk_gemm_blocking_for(unsigned mr, unsigned nr) {
   b.kc = clamp_round(l1 / (sizeof(float) * nr), 64, 384, 8);
   b.mc = clamp_round(l2 / 4 / (sizeof(float) * b.kc), mr, 4096, mr);
   b.nc = clamp_round(l3 / 4 / (sizeof(float) * b.kc), nr, 8192, nr);
-  if (c->tuning.gemm_kc) b.kc = clamp_round(c->tuning.gemm_kc, 8, 4096, 8);
-  if (c->tuning.gemm_nc) b.nc = clamp_round(c->tuning.gemm_nc, nr, 1 << 16, nr);
-  if (c->tuning.gemm_mc) b.mc = clamp_round(c->tuning.gemm_mc, mr, 1 << 16, mr);
+  const gk_blocking_point *tuned = tuned_blocks(&c->tuning, isa, mr, nr);
+  if (tuned) {
+    b.kc = clamp_round(tuned->kc, 8, 4096, 8);
+    b.nc = clamp_round(tuned->nc, nr, 1 << 16, nr);
+    b.mc = clamp_round(tuned->mc, mr, 1 << 16, mr);
+  }
   return b;
 }

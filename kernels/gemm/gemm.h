@@ -86,6 +86,11 @@ typedef struct gk_gemm_impl {
                   size_t nr, float *dst);
 } gk_gemm_impl;
 
+/* The shape class of a call (shape_class.h): the public entries dispatch
+ * by it, and the tuner's adapters sort their timed shapes by it. */
+static inline unsigned gk_gemm_class(const gk_gemm_args *a) { return gk_rows_class(a->M); }
+static inline unsigned gk_lowrank_class(const gk_lowrank_args *a) { return gk_rows_class(a->M); }
+
 /* Validates a (shapes, strides, NULLs, overflow); GK_OK or the error. */
 gk_status gk_gemm_check(const gk_gemm_args *a);
 /* Runs one variant (the harness and the tuner call every variant this way;
@@ -108,11 +113,12 @@ static inline float *gk_gemm_ws_get(const gk_gemm_ws *ws, int tid, size_t floats
   return gk_gemm_scratch(0, floats);
 }
 
-/* Cache blocking in elements, from ctx->tuning (non-zero fields) else
- * derived from the detected cache sizes for an mr x nr tile. */
+/* Cache blocking in elements for the mr x nr tile of ISA isa: the blocks
+ * the profile measured on that tile (ctx->tuning's blocking table), else
+ * derived from the detected cache sizes. */
 typedef struct gk_gemm_blocking {
   size_t mc, kc, nc;
 } gk_gemm_blocking;
-gk_gemm_blocking gk_gemm_blocking_for(unsigned mr, unsigned nr);
+gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr);
 
 #endif

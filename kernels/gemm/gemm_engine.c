@@ -655,7 +655,7 @@ static void grid(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
 static void dense(const tile *t, size_t M, size_t N, size_t K, const float *X, size_t ldx,
                   const bsrc *B, const float *bias, gk_activation act, float *Y, size_t ldy,
                   int threads, const gk_gemm_ws *ws) {
-  gk_gemm_blocking bl = gk_gemm_blocking_for((unsigned)t->mr, (unsigned)t->nr);
+  gk_gemm_blocking bl = gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)t->mr, (unsigned)t->nr);
   size_t wsf = core_ws_floats(t, &bl);
   int nt = threads ? threads : gk_threads_for(GK_OP_GEMM, 2.0 * (double)M * (double)N * (double)K);
   if (M == 1) nt = 1;
@@ -710,8 +710,9 @@ static void lowrank(const tile *t, const tile *narrow, size_t M, const float *X,
                     gk_activation act, float *Y, size_t ldy, int threads, const gk_gemm_ws *ws) {
   const size_t K = U->K, r = U->N, N = V->N;
   const tile *tu = xu_tile(t, narrow, U->nr, ldx);
-  gk_gemm_blocking bl = gk_gemm_blocking_for((unsigned)t->mr, (unsigned)t->nr);
-  gk_gemm_blocking blu = gk_gemm_blocking_for((unsigned)tu->mr, (unsigned)tu->nr);
+  gk_gemm_blocking bl = gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)t->mr, (unsigned)t->nr);
+  gk_gemm_blocking blu =
+      gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)tu->mr, (unsigned)tu->nr);
   size_t core_f = core_ws_floats(t, &bl), core_u = core_ws_floats(tu, &blu);
   if (core_u > core_f) core_f = core_u;
   size_t wsf = core_f + round_up(bl.mc * r, 16);
@@ -741,7 +742,7 @@ static void lowrank(const tile *t, const tile *narrow, size_t M, const float *X,
 }
 
 static size_t tile_ws_floats(const tile *t) {
-  gk_gemm_blocking bl = gk_gemm_blocking_for((unsigned)t->mr, (unsigned)t->nr);
+  gk_gemm_blocking bl = gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)t->mr, (unsigned)t->nr);
   return core_ws_floats(t, &bl);
 }
 
@@ -752,7 +753,7 @@ static size_t ws_floats(const tile *t, const tile *narrow, size_t r) {
   const tile *others[] = {narrow, SHORT_TILES};
   for (size_t i = 0; i < sizeof others / sizeof *others; i++)
     if (others[i] && tile_ws_floats(others[i]) > f) f = tile_ws_floats(others[i]);
-  gk_gemm_blocking bl = gk_gemm_blocking_for((unsigned)t->mr, (unsigned)t->nr);
+  gk_gemm_blocking bl = gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)t->mr, (unsigned)t->nr);
   return f + round_up(bl.mc * r, 16);
 }
 

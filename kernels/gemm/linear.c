@@ -1,6 +1,12 @@
 /* Linear-layer plans: weights packed once for the chosen variants' tiles;
  * a low-rank plan also holds the dense product U·V, packed, and picks per
- * call the fused rank-r path or dense from the tuned rank crossover. */
+ * call the fused rank-r path or dense from the tuned rank crossover.
+ *
+ * A plan stays on the variants chosen at its creation for the ops' default
+ * shape class (gk_dispatch: prefill), whatever M a call brings: its
+ * weights are packed in panels of that tile's width, and another class's
+ * variant would need them packed again (or twice, doubling the memory
+ * that plans exist to save). */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>

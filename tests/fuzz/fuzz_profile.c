@@ -26,6 +26,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         __builtin_trap();
       for (size_t i = 0; i < t.n_rank; i++)
         if (memcmp(&t.rank[i], &back.rank[i], sizeof t.rank[i])) __builtin_trap();
+      for (size_t i = 0; i < t.n_blocking; i++)
+        if (memcmp(&t.blocking[i], &back.blocking[i], sizeof t.blocking[i])) __builtin_trap();
       free(text);
     }
   }

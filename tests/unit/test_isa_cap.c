@@ -26,13 +26,14 @@ static void test_cap(void **state) {
     assert_int_equal(active, GK_ISA_AVX2);
   if (!strcmp(want_cap, "none")) /* unset or garbage: the CPU's best */
     assert_int_equal(c->usable, c->cpu.features);
-  for (size_t i = 0; gk_op_name(i); i++) {
-    const gk_variant *v = gk_dispatch((gk_op)i);
-    assert_non_null(v);
-    assert_true(v->isa == GK_ISA_SCALAR || v->isa == active ||
-                (active == GK_ISA_AVX512 && v->isa == GK_ISA_AVX2));
-    assert_int_equal(v->requires & ~c->usable, 0);
-  }
+  for (size_t i = 0; gk_op_name(i); i++)
+    for (unsigned cls = 0; cls < gk_op_classes((gk_op)i); cls++) {
+      const gk_variant *v = gk_dispatch_class((gk_op)i, cls);
+      assert_non_null(v);
+      assert_true(v->isa == GK_ISA_SCALAR || v->isa == active ||
+                  (active == GK_ISA_AVX512 && v->isa == GK_ISA_AVX2));
+      assert_int_equal(v->requires & ~c->usable, 0);
+    }
 }
 
 int main(int argc, char **argv) {

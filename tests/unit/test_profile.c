@@ -19,19 +19,35 @@
 
 static const char *SIG = "x86_64;TestVendor;family 1 model 2 stepping 3;avx2;l1d=1;build=t";
 
-static const char *scalar_gemm(void) {
+/* The k-th GEMM variant of the registry (k = 0: the scalar one, which
+ * registers first), NULL past the last. */
+static const gk_variant *gemm_variant(size_t k) {
   const gk_registry *r = gk_registry_get();
   for (size_t i = 0; i < r->count; i++)
-    if (r->v[i]->op == GK_OP_GEMM && r->v[i]->isa == GK_ISA_SCALAR) return r->v[i]->name;
+    if (r->v[i]->op == GK_OP_GEMM && !k--) return r->v[i];
   return NULL;
+}
+
+static const char *scalar_gemm(void) {
+  const gk_variant *v = gemm_variant(0);
+  assert_int_equal(v->isa, GK_ISA_SCALAR);
+  return v->name;
 }
 
 /* A tuning with every kind of entry set. */
 static void sample(gk_tuning *t) {
   memset(t, 0, sizeof(*t));
-  snprintf(t->variant[GK_OP_GEMM], sizeof t->variant[0], "%s", scalar_gemm());
+  /* per shape class: gemm's two, and an op with one */
+  snprintf(t->variant[GK_OP_GEMM][GK_CLASS_DECODE], sizeof t->variant[0][0], "%s", scalar_gemm());
+  snprintf(t->variant[GK_OP_GEMM][GK_CLASS_PREFILL], sizeof t->variant[0][0], "%s",
+           gemm_variant(1) ? gemm_variant(1)->name : scalar_gemm());
+  snprintf(t->variant[GK_OP_ATTENTION][0], sizeof t->variant[0][0], "%s",
+           gk_dispatch(GK_OP_ATTENTION)->name);
   t->single_thread_below[GK_OP_GEMM] = 1234567;
-  t->gemm_mc = 96, t->gemm_kc = 384, t->gemm_nc = 4096;
+  gk_tuning_put_blocking(t, (gk_blocking_point){gemm_variant(0), 96, 384, 4096});
+  /* a second tile, when the build has one */
+  if (gemm_variant(1))
+    gk_tuning_put_blocking(t, (gk_blocking_point){gemm_variant(1), 240, 256, 8192});
   t->noise_permille = 31;
   t->tune_threads = 2;
   const uint32_t Ms[] = {1, 64, 4096};
@@ -58,12 +74,14 @@ static void test_round_trip(void **state) {
   gk_profile_result res;
   assert_int_equal(parse(text, strlen(text), &b, &res), GK_OK);
   assert_int_equal(res.rejected, 0);
-  assert_int_equal(res.accepted, 1 + 1 + 1 + 1 + 1 + 6 + 3);
+  assert_int_equal(res.accepted, 3 + 1 + a.n_blocking + 1 + 1 + 6 + 3);
   assert_memory_equal(&a, &b, sizeof a);
   /* deterministic: the same tuning gives the same bytes */
   char *again = gk_profile_format(&b, SIG);
   assert_string_equal(text, again);
-  /* sorted: rank points by (K, N, M) */
+  /* sorted: rank points by (K, N, M), variants by op then class */
+  assert_true(strstr(text, "variant gemm decode ") < strstr(text, "variant gemm prefill "));
+  assert_true(strstr(text, "variant gemm prefill ") < strstr(text, "variant attention all "));
   assert_true(strstr(text, "rank_crossover 1 768 768") < strstr(text, "rank_crossover 64 768 768"));
   assert_true(strstr(text, "rank_crossover 4096 768 768") < strstr(text, "rank_crossover 1 768 3072"));
   free(again);
@@ -119,7 +137,7 @@ static void test_truncated(void **state) {
   assert_int_equal(parse(text, len - 1, &t, NULL), GK_OK);
   /* content after the trailer, or a wrong count */
   char buf[8192];
-  snprintf(buf, sizeof buf, "%sgemm_blocking 64 64 64\n", text);
+  snprintf(buf, sizeof buf, "%snoise_permille 1\n", text);
   expect_refused(buf, strlen(buf));
   char *end = strstr(text, "\nend ");
   snprintf(buf, sizeof buf, "%.*s\nend 3\n", (int)(end - text), text);
@@ -168,12 +186,19 @@ static void test_hostile_entries(void **state) {
       "rank_crossover -1 768 768 10 1",         /* sign */
       "rank_crossover 64 768 768 1e3 1",        /* exponent */
       "rank_crossover 64 768 768 300",          /* missing field (version 1's form) */
-      "gemm_blocking 1 1 1",                    /* below sane */
-      "gemm_blocking 99999999 64 64",           /* above sane */
+      "gemm_blocking TILE 1 1 1",               /* below sane */
+      "gemm_blocking TILE 99999999 64 64",      /* above sane */
+      "gemm_blocking 64 256 2048",              /* no tile (version 2's form) */
+      "gemm_blocking no_such_tile 64 256 2048", /* unknown tile */
+      "gemm_blocking LOWRANK 64 256 2048",      /* a rank-r variant is no GEMM tile */
       "single_thread_below nosuchop 100",
       "single_thread_below gemm 1e30",
-      "variant gemm no_such_variant",
-      "variant nosuchop x",
+      "variant gemm decode no_such_variant",
+      "variant nosuchop all x",
+      "variant gemm TILE",                      /* no class (version 2's form) */
+      "variant gemm all TILE",                  /* gemm has decode and prefill */
+      "variant gemm Decode TILE",               /* names are exact */
+      "variant hash decode x",                  /* hash has one class, all */
       "seq_crossover warp_drive 16 64 0 100",
       "seq_crossover hamming_linear 16 64 2 100", /* causal not 0/1 */
       "tune_threads 0",
@@ -182,19 +207,32 @@ static void test_hostile_entries(void **state) {
       "noise_permille \xff\xfe",                 /* non-printable */
   };
   unsigned entries = 0;
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++, entries++)
-    n += (size_t)snprintf(buf + n, cap - n, "%s\n", bad[i]);
+  const char *tile = scalar_gemm(), *lowrank = NULL;
+  const gk_registry *reg = gk_registry_get();
+  for (size_t i = 0; i < reg->count; i++)
+    if (reg->v[i]->op == GK_OP_LOWRANK) lowrank = reg->v[i]->name;
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++, entries++) {
+    /* TILE, LOWRANK: names of this build's scalar GEMM and a rank-r variant */
+    const char *at = strstr(bad[i], "TILE"), *lr = strstr(bad[i], "LOWRANK");
+    const char *name = at ? tile : lowrank, *mark = at ? at : lr;
+    size_t skip = at ? 4 : 7;
+    if (mark)
+      n += (size_t)snprintf(buf + n, cap - n, "%.*s%s%s\n", (int)(mark - bad[i]), bad[i], name,
+                            mark + skip);
+    else
+      n += (size_t)snprintf(buf + n, cap - n, "%s\n", bad[i]);
+  }
   /* a very long line */
   n += (size_t)snprintf(buf + n, cap - n, "rank_crossover ");
   memset(buf + n, '9', 200000), n += 200000;
   buf[n++] = '\n', entries++;
   /* a NUL byte inside an entry */
-  memcpy(buf + n, "gemm_blocking 64\0 64 64\n", 24), n += 24, entries++;
+  memcpy(buf + n, "noise_permille 64\0 64 64\n", 25), n += 25, entries++;
   /* the good ones */
   n += (size_t)snprintf(buf + n, cap - n, "rank_crossover 64 768 768 300 6\n"
                                           "# a comment, not an entry\n"
                                           "\n"
-                                          "gemm_blocking 64 256 2048\n");
+                                          "gemm_blocking %s 64 256 2048\n", tile);
   entries += 2;
   n += (size_t)snprintf(buf + n, cap - n, "end %u\n", entries);
 
@@ -207,9 +245,13 @@ static void test_hostile_entries(void **state) {
   assert_int_equal(t.n_rank, 1);
   assert_int_equal(t.rank[0].r, 300);
   assert_int_equal(t.rank[0].err, 6);
-  assert_int_equal(t.gemm_mc, 64);
-  assert_int_equal(t.gemm_kc, 256);
-  assert_string_equal(t.variant[GK_OP_GEMM], "");
+  assert_int_equal(t.n_blocking, 1);
+  assert_ptr_equal(t.blocking[0].tile, gemm_variant(0));
+  assert_int_equal(t.blocking[0].mc, 64);
+  assert_int_equal(t.blocking[0].kc, 256);
+  assert_int_equal(t.blocking[0].nc, 2048);
+  for (unsigned cls = 0; cls < GK_MAX_CLASSES; cls++)
+    assert_string_equal(t.variant[GK_OP_GEMM][cls], "");
   assert_true(t.single_thread_below[GK_OP_GEMM] == 5e6);
   free(buf);
 }
@@ -220,15 +262,24 @@ static void test_variant_must_run_here(void **state) {
   for (size_t i = 0; i < r->count; i++) {
     const gk_variant *v = r->v[i];
     char text[512];
-    snprintf(text, sizeof text, "greenkern-profile %d\nsignature %s\nvariant %s %s\nend 1\n",
-             GK_PROFILE_VERSION, SIG, gk_op_to_name(v->op), v->name);
     gk_tuning t;
-    memset(&t, 0, sizeof t);
     gk_profile_result res;
-    /* a host with no SIMD features may only take the scalar variants */
+    for (unsigned cls = 0; cls < gk_op_classes(v->op); cls++) {
+      snprintf(text, sizeof text, "greenkern-profile %d\nsignature %s\nvariant %s %s %s\nend 1\n",
+               GK_PROFILE_VERSION, SIG, gk_op_to_name(v->op), gk_class_name(v->op, cls), v->name);
+      memset(&t, 0, sizeof t);
+      /* a host with no SIMD features may only take the scalar variants */
+      assert_int_equal(gk_profile_parse(text, strlen(text), SIG, 0, 0, &t, &res), GK_OK);
+      assert_int_equal(res.accepted, v->requires == 0);
+      assert_int_equal(t.variant[v->op][cls][0] != '\0', v->requires == 0);
+    }
+    if (v->op != GK_OP_GEMM) continue;
+    /* so may the tiles a gemm_blocking names */
+    snprintf(text, sizeof text, "greenkern-profile %d\nsignature %s\ngemm_blocking %s 96 384 4096\n"
+             "end 1\n", GK_PROFILE_VERSION, SIG, v->name);
+    memset(&t, 0, sizeof t);
     assert_int_equal(gk_profile_parse(text, strlen(text), SIG, 0, 0, &t, &res), GK_OK);
-    assert_int_equal(res.accepted, v->requires == 0);
-    assert_int_equal(t.variant[v->op][0] != '\0', v->requires == 0);
+    assert_int_equal(t.n_blocking, v->requires == 0);
   }
 }
 
@@ -282,7 +333,7 @@ static void test_concurrent_writers(void **state) {
   gk_tuning a, b;
   sample(&a);
   sample(&b);
-  b.gemm_mc = 128;
+  b.blocking[0].mc = 128;
   char *ta = gk_profile_format(&a, SIG), *tb = gk_profile_format(&b, SIG);
   pid_t kids[2];
   for (int k = 0; k < 2; k++) {
@@ -309,7 +360,7 @@ static void test_concurrent_writers(void **state) {
   gk_tuning t;
   memset(&t, 0, sizeof t);
   assert_int_equal(gk_profile_load(path, SIG, ~0u, 0, &t, NULL), GK_OK);
-  assert_true(t.gemm_mc == 96 || t.gemm_mc == 128);
+  assert_true(t.blocking[0].mc == 96 || t.blocking[0].mc == 128);
   DIR *d = opendir(dir);
   int files = 0;
   for (struct dirent *e; (e = readdir(d));) files += e->d_name[0] != '.';

@@ -1,6 +1,6 @@
 /* The fit behind the profile's rank crossovers (tuner/fit.c): where a
  * robust line through the tuner's fused/dense time ratios reaches 1, and
- * how sure that is. */
+ * how sure that is, and the grid rank it is rounded to. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -92,11 +92,36 @@ static void test_nothing_to_solve(void **state) {
   assert_true(fabs(c.x - 400) < 1e-9 && c.err == 0);
 }
 
+/* The crossing goes to the nearest grid rank, not the one below: 391.9
+ * is 384, 392 (a half step up) and 399 are 400; clamped to [lo, hi]. */
+static void test_nearest_on_grid(void **state) {
+  (void)state;
+  assert_true(tn_nearest_on_grid(384, 16, 0, 768) == 384);
+  assert_true(tn_nearest_on_grid(391.9, 16, 0, 768) == 384);
+  assert_true(tn_nearest_on_grid(376.1, 16, 0, 768) == 384);
+  assert_true(tn_nearest_on_grid(392, 16, 0, 768) == 400);
+  assert_true(tn_nearest_on_grid(399, 16, 0, 768) == 400);
+  assert_true(tn_nearest_on_grid(-20, 16, 0, 768) == 0);
+  assert_true(tn_nearest_on_grid(5, 16, 16, 768) == 16);
+  assert_true(tn_nearest_on_grid(790, 16, 0, 768) == 768);
+  assert_true(tn_nearest_on_grid(700, 16, 0, 700) == 700); /* hi off the grid */
+  /* a fitted crossing near 390 (just under a half step above 384) */
+  double x[N], y[N];
+  ranks(x);
+  for (int i = 0; i < N; i++) y[i] = x[i] / 391.0;
+  tn_crossing c;
+  assert_true(tn_fit_crossing(x, y, N, 1.0, &c));
+  assert_true(tn_nearest_on_grid(c.x, 16, 0, 768) == 384);
+  for (int i = 0; i < N; i++) y[i] = x[i] / 393.0;
+  assert_true(tn_fit_crossing(x, y, N, 1.0, &c));
+  assert_true(tn_nearest_on_grid(c.x, 16, 0, 768) == 400);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_exact_line),     cmocka_unit_test(test_noise),
       cmocka_unit_test(test_wild_points),    cmocka_unit_test(test_repeated_ranks),
-      cmocka_unit_test(test_nothing_to_solve),
+      cmocka_unit_test(test_nothing_to_solve), cmocka_unit_test(test_nearest_on_grid),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -80,6 +80,19 @@ static void test_slower_somewhere(void **state) {
   assert_false(v.rival_wins);
 }
 
+/* The same measurements judged per shape class, as the variant study now
+ * does: the decode class (one and four rows) goes to the rival, prefill
+ * keeps the default. */
+static void test_per_class(void **state) {
+  (void)state;
+  const double decode[2] = {0.865, 0.88}, prefill[2] = {1.021, 1.037};
+  tn_verdict d, p;
+  assert_true(tn_variant_verdict(decode, quiet, 2, 0.05, &d));
+  assert_true(d.rival_wins);
+  assert_true(tn_variant_verdict(prefill, quiet, 2, 0.05, &p));
+  assert_false(p.rival_wins);
+}
+
 /* nothing to judge: the caller keeps the default */
 static void test_nothing_to_judge(void **state) {
   (void)state;
@@ -99,7 +112,8 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_within_noise),       cmocka_unit_test(test_clear_win),
       cmocka_unit_test(test_tie_goes_to_default), cmocka_unit_test(test_noise_widens_margin),
-      cmocka_unit_test(test_slower_somewhere), cmocka_unit_test(test_nothing_to_judge),
+      cmocka_unit_test(test_slower_somewhere), cmocka_unit_test(test_per_class),
+      cmocka_unit_test(test_nothing_to_judge),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
