@@ -27,25 +27,46 @@
 
 #define R_STEP 16 /* the rank grid */
 
+/* Weights as a model meets them: in a stack of layers each layer's weights
+ * come back only after every other layer's have passed through the
+ * caches, so a plan finds its weights in L3 or memory, not in L2. Timed in
+ * a loop on one copy, weights that fit L2 stay there: at M = 1 the
+ * factors of K = N = 768 fit L2 up to r ~ 340 and dense's W (2.4 MB) does
+ * not, so the crossover landed on that cache edge and moved by two grid
+ * steps between tunes. Each call therefore takes the next of `copies`
+ * copies of its weights, enough copies that more than L2 passes between
+ * two uses of one. This matters where weights dominate (decode sizes);
+ * prefill reuses its weights over many rows either way. */
+#define MAX_COPIES 4
+
 typedef struct rank_case {
   const gk_gemm_impl *dense, *fused;
   size_t M, K, N, r;
   int threads;
-  const float *X, *Uraw, *Vraw; /* full-size random operands */
-  float *Y, *pu, *pv;           /* output, buffers for the packed factors */
-  gk_packed_b W, U, V;
+  const float *X, *Uraw, *Vraw;             /* full-size random operands */
+  float *Y, *pu[MAX_COPIES], *pv[MAX_COPIES]; /* output, buffers for the packed factors */
+  gk_packed_b W[MAX_COPIES], U[MAX_COPIES], V[MAX_COPIES];
+  unsigned w_copies, uv_copies, w_next, uv_next;
   tn_series *sd, *sf; /* the plotted curves of this point, or NULL */
   double dense_ns;    /* fastest dense call seen at this point */
 } rank_case;
 
+/* Copies of `bytes` of weights that keep them out of L2 between uses. */
+static unsigned copies_for(size_t bytes) {
+  size_t l2 = gk_ctx_get()->topo.l2, n = 1 + (l2 + bytes - 1) / (bytes ? bytes : 1);
+  return n < MAX_COPIES ? (unsigned)n : MAX_COPIES;
+}
+
 static void run_dense(void *p) {
   rank_case *c = p;
-  c->dense->run_packed(c->M, c->X, c->K, &c->W, NULL, GK_ACT_NONE, c->Y, c->N, c->threads, NULL);
+  const gk_packed_b *W = &c->W[c->w_next++ % c->w_copies];
+  c->dense->run_packed(c->M, c->X, c->K, W, NULL, GK_ACT_NONE, c->Y, c->N, c->threads, NULL);
 }
 
 static void run_fused(void *p) {
   rank_case *c = p;
-  c->fused->lowrank_packed(c->M, c->X, c->K, &c->U, &c->V, NULL, GK_ACT_NONE, c->Y, c->N,
+  unsigned i = c->uv_next++ % c->uv_copies;
+  c->fused->lowrank_packed(c->M, c->X, c->K, &c->U[i], &c->V[i], NULL, GK_ACT_NONE, c->Y, c->N,
                            c->threads, NULL);
 }
 
@@ -55,10 +76,13 @@ static void run_fused(void *p) {
 static void pack_factors(rank_case *c) {
   /* U as plans pack it: panels of u_nr(r), the narrow tile for small r */
   unsigned unr = c->fused->u_nr(c->r);
-  c->fused->pack_nr(c->Uraw, c->K, GK_WEIGHT_KN, c->K, c->r, unr, c->pu);
-  c->fused->pack(c->Vraw, c->N, GK_WEIGHT_KN, c->r, c->N, c->pv);
-  c->U = (gk_packed_b){c->pu, c->K, c->r, unr};
-  c->V = (gk_packed_b){c->pv, c->r, c->N, c->fused->nr};
+  c->uv_copies = copies_for(c->r * (c->K + c->N) * sizeof(float));
+  for (unsigned i = 0; i < c->uv_copies; i++) {
+    c->fused->pack_nr(c->Uraw, c->K, GK_WEIGHT_KN, c->K, c->r, unr, c->pu[i]);
+    c->fused->pack(c->Vraw, c->N, GK_WEIGHT_KN, c->r, c->N, c->pv[i]);
+    c->U[i] = (gk_packed_b){c->pu[i], c->K, c->r, unr};
+    c->V[i] = (gk_packed_b){c->pv[i], c->r, c->N, c->fused->nr};
+  }
 }
 
 /* The ratio fused/dense at rank r: dense and fused timed in alternation,
@@ -82,8 +106,8 @@ static double ratio_at(rank_case *c, size_t r, const tn_config *cfg) {
 
 /* Ranks timed per pass: evenly from 0.8 to 1.2 times the pass's centre.
  * Narrow, as the line is only needed where it crosses 1: the fused cost
- * bends where the factors outgrow a cache level (at M = 1, U and V leave
- * L2 near r*), and a wide lever would carry that bend into r*. More ranks
+ * bends where the factors outgrow a cache level, and a wide lever would
+ * carry that bend into r*. More ranks
  * beyond quick: the error of r* falls as one over the root of their
  * number, and distinct ranks also average the steps of the kernel's
  * tiles. */
@@ -150,22 +174,29 @@ static int inside(const rank_point *pt) {
   return pt->f.x >= lo - R_STEP && pt->f.x <= hi + R_STEP;
 }
 
-/* Makes c the case of pt: dense W packed, room for the factors of any
- * rank. Returns the packed W, for point_close. */
-static float *point_open(rank_case *c, const rank_point *pt) {
+/* Makes c the case of pt: copies of dense W packed, room for copies of
+ * the factors of any rank. */
+static void point_open(rank_case *c, const rank_point *pt) {
   c->M = pt->M, c->K = pt->K, c->N = pt->N;
   c->sd = pt->sd, c->sf = pt->sf;
-  float *pw = tn_alloc(gk_packed_floats(c->K, c->N, c->dense->nr));
-  /* any r <= rmax packed in panels of u_nr(r) <= nr fits K·(rmax + nr) */
-  c->pu = tn_alloc(c->K * (pt->rmax + c->fused->nr));
-  c->pv = tn_alloc(gk_packed_floats(pt->rmax, c->N, c->fused->nr));
-  /* dense on W (any K x N matrix costs the same as U·V would) */
-  c->dense->pack(c->Uraw, c->N, GK_WEIGHT_KN, c->K, c->N, pw);
-  c->W = (gk_packed_b){pw, c->K, c->N, c->dense->nr};
-  return pw;
+  c->w_copies = copies_for(c->K * c->N * sizeof(float));
+  for (unsigned i = 0; i < c->w_copies; i++) {
+    float *pw = tn_alloc(gk_packed_floats(c->K, c->N, c->dense->nr));
+    /* dense on W (any K x N matrix costs the same as U·V would) */
+    c->dense->pack(c->Uraw, c->N, GK_WEIGHT_KN, c->K, c->N, pw);
+    c->W[i] = (gk_packed_b){pw, c->K, c->N, c->dense->nr};
+  }
+  for (unsigned i = 0; i < MAX_COPIES; i++) {
+    /* any r <= rmax packed in panels of u_nr(r) <= nr fits K·(rmax + nr) */
+    c->pu[i] = tn_alloc(c->K * (pt->rmax + c->fused->nr));
+    c->pv[i] = tn_alloc(gk_packed_floats(pt->rmax, c->N, c->fused->nr));
+  }
 }
 
-static void point_close(rank_case *c, float *pw) { free(pw), free(c->pu), free(c->pv); }
+static void point_close(rank_case *c) {
+  for (unsigned i = 0; i < c->w_copies; i++) free((void *)c->W[i].p);
+  for (unsigned i = 0; i < MAX_COPIES; i++) free(c->pu[i]), free(c->pv[i]);
+}
 
 typedef struct grid {
   const size_t (*pairs)[2];
@@ -234,7 +265,7 @@ static void first_round(rank_case *c, rank_point *pts, size_t n_pts, const grid 
     /* predicted dense call from the speed measured so far */
     if (!tn_affordable(s_per_flop * 2.0 * pt->M * pt->K * pt->N)) continue;
     tn_progress((double)i / n_pts, "M=%zu K=%zu N=%zu", pt->M, pt->K, pt->N);
-    float *pw = point_open(c, pt);
+    point_open(c, pt);
     /* the guess: r* of the previous M for this (K, N), which moves
      * slowly with M, else 90% of the arithmetic break-even */
     double be = (double)pt->K * pt->N / ((double)pt->K + pt->N);
@@ -244,7 +275,7 @@ static void first_round(rank_case *c, rank_point *pts, size_t n_pts, const grid 
     /* the plotted shape also gets an even sweep of r */
     for (size_t k = 1; pt->sf && pt->passes && k <= 8 && !tn_should_stop(); k++)
       ratio_at(c, pt->rmax * k / 8, cfg);
-    point_close(c, pw);
+    point_close(c);
     if (pt->passes && pt->fitted) prev_r[p] = (size_t)fmin(fmax(0, pt->f.x), pt->rmax);
   }
 }
@@ -275,9 +306,9 @@ static void later_rounds(rank_case *c, rank_point *pts, size_t n_pts, const tn_c
       if (pt->pass_s >= tn_time_left()) continue;
       tn_progress(-1, "round %d: M=%zu K=%zu N=%zu, pass %d", round, pt->M, pt->K, pt->N,
                   pt->passes + 1);
-      float *pw = point_open(c, pt);
+      point_open(c, pt);
       done += pass(c, pt, pt->fitted ? pt->f.x : pt->centre, cfg);
-      point_close(c, pw);
+      point_close(c);
     }
     if (!done) break; /* every point sure enough, spent, or too slow for the time left */
   }
