@@ -381,9 +381,14 @@ void tn_study_rank(const tn_config *cfg, tn_results *r) {
   float *X = tn_alloc(maxM * maxK), *Y = tn_alloc(maxM * maxN);
   float *Uraw = tn_alloc(maxK * maxN), *Vraw = tn_alloc(maxK * maxN);
   tn_fill(X, maxM * maxK, 11), tn_fill(Uraw, maxK * maxN, 12), tn_fill(Vraw, maxK * maxN, 13);
-  /* threads 0: each path picks its thread count by its work, as a plan
-   * does (the thread study's thresholds are live by now) */
-  rank_case c = {.dense = vd->impl, .fused = vf->impl, .X = X, .Uraw = Uraw, .Vraw = Vraw, .Y = Y};
+  /* Both paths at the tune's thread count, so r* compares like with like.
+   * Left to the thread study's thresholds (as a plan's calls are), the
+   * two paths could run on different thread counts, and those thresholds
+   * move by factors of 3-60 between tunes of one machine: at M = 32,
+   * K = N = 768, fused ran on one thread against dense on two in one tune
+   * (r* 176) and on two in the next (r* 320). */
+  rank_case c = {.dense = vd->impl, .fused = vf->impl, .X = X, .Uraw = Uraw, .Vraw = Vraw, .Y = Y,
+                 .threads = cfg->threads};
   size_t n_pts = g.n_pairs * g.n_M;
   rank_point *pts = calloc(n_pts, sizeof *pts);
   if (pts) {
