@@ -1,5 +1,6 @@
 #include "measure.h"
 
+#include <math.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -179,4 +180,8 @@ int tn_pin_current_thread(void) {
   CPU_ZERO(&set);
   CPU_SET(cpu, &set);
   return sched_setaffinity(0, sizeof set, &set) == 0 ? cpu : -1;
+}
+
+double tn_pair_noise(const tn_pair *p) {
+  return p->ratio_median > 0 ? fabs(log(p->ratio / p->ratio_median)) : 1;
 }

@@ -68,6 +68,11 @@ typedef struct tn_pair {
 tn_pair tn_compare(void (*fa)(void *), void *arg_a, void (*fb)(void *), void *arg_b,
                    const tn_timing_cfg *cfg);
 
+/* How far a pair's two estimates of its ratio (fastest samples, median of
+ * the per-pair ratios) disagree, as |log| of their quotient: the noise
+ * tn_variant_verdict weighs a ratio against (1 when there is no median). */
+double tn_pair_noise(const tn_pair *p);
+
 /* All spreads measured so far, for the report's noise figure. */
 double tn_noise_median(void);
 double tn_noise_max(void);

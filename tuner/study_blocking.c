@@ -7,7 +7,6 @@
  * and its prefill attention projection (M=128, K=N=768), each candidate
  * timed in alternation with the current blocks. A change is kept only on
  * clear evidence (candidate_wins): less is within the noise. */
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -63,7 +62,7 @@ static int candidate_wins(bcase *cases, int n, const gk_variant *tile, const siz
     tn_pair p = tn_compare(run_blocked, &a, run_blocked, &b, &cfg->timing);
     if (!(p.ratio > 0)) return -1;
     ratio[i] = p.ratio;
-    noise[i] = p.ratio_median > 0 ? fabs(log(p.ratio / p.ratio_median)) : 1;
+    noise[i] = tn_pair_noise(&p);
   }
   tn_verdict v;
   return tn_variant_verdict(ratio, noise, (size_t)n, 0.03, &v) && v.rival_wins;

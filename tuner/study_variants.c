@@ -121,9 +121,7 @@ static size_t keep_default(const tn_config *cfg, tn_results *r, const tn_adapter
     ad->destroy(c);
     if (!(p.ratio > 0)) break;
     ratio[n] = p.ratio;
-    /* how far the fastest samples' ratio and the median paired ratio,
-     * two estimates of one quantity, disagree */
-    noise[n++] = p.ratio_median > 0 ? fabs(log(p.ratio / p.ratio_median)) : 1;
+    noise[n++] = tn_pair_noise(&p);
   }
   tn_verdict v;
   if ((int)n < cs->n || !tn_variant_verdict(ratio, noise, n, TN_MIN_MARGIN, &v)) {
