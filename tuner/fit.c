@@ -62,3 +62,36 @@ int tn_variant_verdict(const double *ratio, const double *noise, size_t n, doubl
   v->rival_wins = v->ratio * (1 + margin) < 1 && worst < 1;
   return 1;
 }
+
+double tn_margin(double noise, double min_margin) {
+  double m = noise > 0 && isfinite(noise) ? 2 * noise : 0;
+  return m > min_margin ? m : min_margin;
+}
+
+double tn_thread_threshold(const double *work, const double *ratio, const double *noise,
+                           size_t n, double min_margin, double current, int *kept) {
+  *kept = 1;
+  if (n == 0) return current;
+  /* one < 0 .. n-1: the largest size one thread won; team: the first size
+   * above it the team won (n: none) */
+  long one = -1;
+  for (size_t i = 0; i < n; i++) {
+    if (ratio[i] > 1 + tn_margin(noise[i], min_margin)) one = (long)i;
+  }
+  size_t team = n;
+  for (size_t i = (size_t)(one + 1); i < n; i++) {
+    if (ratio[i] * (1 + tn_margin(noise[i], min_margin)) < 1) {
+      team = i;
+      break;
+    }
+  }
+  if (one >= 0 && current <= work[one]) {
+    *kept = 0;
+    return (size_t)one + 1 < n ? sqrt(work[one] * work[one + 1]) : 2 * work[one];
+  }
+  if (team < n && current > work[team]) {
+    *kept = 0;
+    return team > 0 ? sqrt(work[team - 1] * work[team]) : work[0] / 2;
+  }
+  return current;
+}

@@ -50,4 +50,24 @@ typedef struct tn_verdict {
 int tn_variant_verdict(const double *ratio, const double *noise, size_t n, double min_margin,
                        tn_verdict *v);
 
+/* What one paired ratio must beat 1 by: max(min_margin, 2 x its noise). */
+double tn_margin(double noise, double min_margin);
+
+/* The single-thread threshold (work below which an op runs on one thread)
+ * from a ladder of sizes: work[i] ascending, ratio[i] the team's time over
+ * one thread's (paired), noise[i] as above. At a size one side wins only by
+ * more than the margin, max(min_margin, 2 x that size's noise). The
+ * timings then fit any threshold above the largest size one thread won and
+ * at or below the first size above it the team won; the current threshold
+ * (the compiled-in default) stays when it is in that interval, else the
+ * threshold moves to the geometric middle of the ladder step at the
+ * interval's near edge (half the smallest size when the team won at every
+ * size, twice the largest when one thread won at the largest). Near the
+ * crossover the two sides tie over a wide range of sizes, where a "first
+ * size the team won by 10%" fell anywhere from one tune to the next; ties
+ * now leave the threshold where it was. *kept: 1 when current stayed.
+ * Returns current when n is 0. */
+double tn_thread_threshold(const double *work, const double *ratio, const double *noise,
+                           size_t n, double min_margin, double current, int *kept);
+
 #endif

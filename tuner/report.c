@@ -127,14 +127,19 @@ void tn_report_markdown(FILE *f, const tn_results *r, const tn_report_ctx *rc) {
              "\"vs default\": the rival's time over the default's (paired, else from the\n"
              "screening; paired: the geometric mean, then shape by shape); the noise of a\n"
              "paired ratio: how far the ratio of the fastest samples and the median of the\n"
-             "sample-by-sample ratios disagree.\n\n"
+             "sample-by-sample ratios disagree.\n"
+             "\"single-thread below\": the work under which the op runs on one thread.\n"
+             "The compiled-in value stays while paired timings up a ladder of sizes fit it\n"
+             "(one thread won by the margin only below it, the team only above it);\n"
+             "\"(measured)\" marks a value the timings moved.\n\n"
              "| op | class | variant | registry default | closest rival | vs default | margin | "
              "decision | single-thread below |\n|---|---|---|---|---|---:|---:|---|---:|\n",
           GK_DECODE_MAX_ROWS);
   for (int op = 0; op < GK_OP_COUNT; op++) {
-    char thr[32] = "default";
+    char thr[48] = "default";
     if (t->single_thread_below[op] > 0)
-      snprintf(thr, sizeof thr, "%.3g FLOP", t->single_thread_below[op]);
+      snprintf(thr, sizeof thr, "%.3g%s", t->single_thread_below[op],
+               !r->threads[op].sizes ? "" : r->threads[op].kept ? " (default fits)" : " (measured)");
     for (unsigned cls = 0; cls < gk_op_classes((gk_op)op); cls++) {
       char ratio[96] = "-", margin[32] = "-";
       const tn_variant_choice *ch = &r->choice[op][cls];

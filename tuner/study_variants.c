@@ -265,30 +265,40 @@ void tn_study_variants(const tn_config *cfg, tn_results *r) {
   }
 }
 
-/* Threshold: the geometric middle between the last size where one thread
- * was at least as fast and the first where the team won by 10%. */
+/* Threshold: paired timings of one thread against the team up a ladder of
+ * sizes, judged by tn_thread_threshold (fit.h): ties keep the compiled-in
+ * default. The ladder stops once the team has won by the margin at two
+ * sizes in a row above that default, beyond which nothing can move it. */
 void tn_study_threads(const tn_config *cfg, tn_results *r) {
   if (cfg->threads <= 1) {
     tn_note(r, "threads: tuning with one thread; single-thread thresholds not measured");
     return;
   }
+  gk_tuning defaults;
+  gk_tuning_defaults(&defaults, NULL);
   int total = n_variant_ops(cfg), done = 0;
   for (int op = 0; op < GK_OP_COUNT && !tn_should_stop(); op++) {
     const tn_adapter *ad = tn_adapter_for((gk_op)op);
     if (!cfg->op_selected[op] || !ad || !ad->setup_size) continue;
     const gk_variant *v = tn_variant_for(r, (gk_op)op);
-    double last_single = 0, threshold = 0, first_win = 0, single_s_per_work = 0;
-    int sizes = 0;
-    for (int i = 0; !tn_should_stop(); i++) {
+    const double def = defaults.single_thread_below[op];
+    double work[TN_FIT_MAX], ratio[TN_FIT_MAX], noise[TN_FIT_MAX], single_s_per_work = 0;
+    size_t n = 0;
+    int team_wins = 0, cut = 0;
+    for (int i = 0; n < TN_FIT_MAX && team_wins < 2; i++) {
+      if (tn_should_stop()) {
+        cut = 1;
+        break;
+      }
       tn_case *c = ad->setup_size(i);
       if (!c) break;
       /* the next size costs about its work at the last size's speed; a
        * measurement is at least a few calls of each kind */
       if (single_s_per_work * ad->work(c) * 6 > tn_time_left()) {
         ad->destroy(c);
+        cut = 1;
         break;
       }
-      sizes++;
       char shape[48];
       ad->describe(c, shape, sizeof shape);
       tn_progress(((double)done + i / 10.0) / total, "%s %s", gk_op_to_name(op), shape);
@@ -296,31 +306,25 @@ void tn_study_threads(const tn_config *cfg, tn_results *r) {
       /* in alternation, sample against sample: a load that comes and goes
        * then weighs on both alike instead of deciding the comparison */
       tn_pair pr = tn_compare(call, &one, call, &team, &cfg->timing);
-      tn_time t1 = pr.a, tn = pr.b;
       double w = ad->work(c);
       ad->destroy(c);
-      if (t1.ns <= 0 || tn.ns <= 0) break;
-      single_s_per_work = 1e-9 * t1.ns / w;
-      /* the team must win at two sizes in a row: one win can be noise */
-      if (tn.ns < 0.9 * t1.ns) {
-        if (first_win > 0) {
-          threshold = last_single > 0 ? sqrt(last_single * first_win) : first_win / 2;
-          break;
-        }
-        first_win = w;
-        continue;
-      }
-      first_win = 0;
-      last_single = w;
+      if (pr.a.ns <= 0 || pr.b.ns <= 0) break;
+      single_s_per_work = 1e-9 * pr.a.ns / w;
+      work[n] = w, ratio[n] = pr.ratio, noise[n] = tn_pair_noise(&pr), n++;
+      int won = pr.ratio * (1 + tn_margin(noise[n - 1], TN_MIN_MARGIN)) < 1;
+      team_wins = w > def && won ? team_wins + 1 : 0;
     }
-    if (threshold > 0) r->t.single_thread_below[op] = floor(threshold);
-    else if (last_single > 0 && !tn_should_stop())
-      r->t.single_thread_below[op] = 2 * last_single; /* the team never won */
-    else if (sizes)
-      tn_note(r, "threads: %s threshold not decided (time limit)", gk_op_to_name(op));
-    /* later studies run the ops as the library will with this profile */
-    if (r->t.single_thread_below[op] > 0)
-      gk_tuning_for_tuner()->single_thread_below[op] = r->t.single_thread_below[op];
+    tn_thread_decision *d = &r->threads[op];
+    d->sizes = n;
+    if (n) {
+      d->threshold = tn_thread_threshold(work, ratio, noise, n, TN_MIN_MARGIN, def, &d->kept);
+      r->t.single_thread_below[op] = d->threshold;
+      /* later studies run the ops as the library will with this profile */
+      gk_tuning_for_tuner()->single_thread_below[op] = d->threshold;
+    }
+    if (cut)
+      tn_note(r, "threads: %s threshold decided on %zu size(s) before the time limit",
+              gk_op_to_name(op), n);
     done++;
   }
 }

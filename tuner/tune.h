@@ -67,6 +67,13 @@ typedef struct tn_variant_choice {
   const char *why;    /* "default fastest", "within noise", "rival faster", ... */
 } tn_variant_choice;
 
+/* How the thread study set an op's single-thread threshold. */
+typedef struct tn_thread_decision {
+  size_t sizes;     /* ladder sizes timed; 0: not measured */
+  double threshold; /* work (FLOP or the op's unit) below which one thread runs */
+  int kept;         /* the compiled-in default fitted the timings and stayed */
+} tn_thread_decision;
+
 /* Time per call against the number of keys, for the sequence plots and
  * the informational crossovers (0: not measured). */
 #define TN_SEQ_MAX 16
@@ -82,6 +89,7 @@ typedef struct tn_results {
   size_t n_rows;
   tn_variant_row rows[TN_MAX_ROWS];
   tn_variant_choice choice[GK_OP_COUNT][GK_MAX_CLASSES];
+  tn_thread_decision threads[GK_OP_COUNT];
   size_t n_series;
   tn_series series[TN_MAX_SERIES];
   tn_seq_curves seq;

@@ -1,7 +1,8 @@
 /* The variant study's rule (tuner/fit.c, tn_variant_verdict): a rival
  * replaces the registry's default only when paired timings show it faster
  * by more than the noise; ties go to the default, so that two tunes of one
- * machine choose alike. */
+ * machine choose alike. The thread study's rule (tn_thread_threshold) is
+ * the same idea for the single-thread threshold. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -108,12 +109,67 @@ static void test_nothing_to_judge(void **state) {
   assert_true(v.rival_wins && v.margin == 0.05);
 }
 
+/* The thread study: a ladder of work sizes, the team's time over one
+ * thread's at each. */
+static const double ladder[6] = {1e5, 1e6, 3e6, 1e7, 3e7, 1e8};
+static const double calm[6] = {0.01, 0.01, 0.01, 0.01, 0.01, 0.01};
+
+/* one thread wins up to 1e6, ties at 3e6 and 1e7, the team wins from 3e7:
+ * any default in (1e6, 3e7] fits and stays, wherever the ties fell */
+static void test_threads_tie_keeps_default(void **state) {
+  (void)state;
+  static const double ties[][6] = {{1.5, 1.2, 0.98, 0.97, 0.7, 0.55},
+                                   {1.5, 1.2, 1.03, 0.96, 0.7, 0.55},
+                                   {1.5, 1.2, 0.97, 1.02, 0.7, 0.55}};
+  for (int i = 0; i < 3; i++) {
+    int kept = 0;
+    assert_true(tn_thread_threshold(ladder, ties[i], calm, 6, 0.05, 5e6, &kept) == 5e6);
+    assert_true(kept);
+    assert_true(tn_thread_threshold(ladder, ties[i], calm, 6, 0.05, 3e7, &kept) == 3e7);
+    assert_true(kept);
+  }
+}
+
+/* a default the timings contradict moves to the middle of the ladder step
+ * at the near edge of what fits */
+static void test_threads_default_contradicted(void **state) {
+  (void)state;
+  static const double r[6] = {1.5, 1.2, 0.98, 0.97, 0.7, 0.55};
+  int kept = 1;
+  /* one thread won at 1e6: a default of 5e5 had sent that size to the team */
+  assert_true(fabs(tn_thread_threshold(ladder, r, calm, 6, 0.05, 5e5, &kept) - sqrt(3e12)) <
+              1e-3);
+  assert_false(kept);
+  /* the team won at 3e7: a default of 5e7 had kept it on one thread */
+  assert_true(fabs(tn_thread_threshold(ladder, r, calm, 6, 0.05, 5e7, &kept) - sqrt(3e14)) <
+              1e-3);
+  assert_false(kept);
+}
+
+/* the ends of the ladder: the team won everywhere, one thread everywhere,
+ * a noisy size whose win is inside its noise, no sizes at all */
+static void test_threads_edges(void **state) {
+  (void)state;
+  int kept;
+  static const double team[6] = {0.8, 0.7, 0.6, 0.55, 0.52, 0.51};
+  assert_true(tn_thread_threshold(ladder, team, calm, 6, 0.05, 5e6, &kept) == 5e4 && !kept);
+  static const double one[6] = {2, 1.8, 1.6, 1.4, 1.2, 1.1};
+  assert_true(tn_thread_threshold(ladder, one, calm, 6, 0.05, 5e6, &kept) == 2e8 && !kept);
+  /* 1.15 at 1e7 would contradict 5e6, but its noise (10%) asks for 1.2 */
+  static const double r[6] = {1.5, 1.2, 1.0, 1.15, 0.7, 0.55};
+  static const double loud[6] = {0.01, 0.01, 0.01, 0.10, 0.01, 0.01};
+  assert_true(tn_thread_threshold(ladder, r, loud, 6, 0.05, 5e6, &kept) == 5e6 && kept);
+  assert_true(tn_thread_threshold(ladder, r, calm, 6, 0.05, 5e6, &kept) == sqrt(3e14) && !kept);
+  assert_true(tn_thread_threshold(ladder, r, calm, 0, 0.05, 5e6, &kept) == 5e6 && kept);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(test_within_noise),       cmocka_unit_test(test_clear_win),
       cmocka_unit_test(test_tie_goes_to_default), cmocka_unit_test(test_noise_widens_margin),
       cmocka_unit_test(test_slower_somewhere), cmocka_unit_test(test_per_class),
-      cmocka_unit_test(test_nothing_to_judge),
+      cmocka_unit_test(test_nothing_to_judge), cmocka_unit_test(test_threads_tie_keeps_default),
+      cmocka_unit_test(test_threads_default_contradicted), cmocka_unit_test(test_threads_edges),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
