@@ -154,6 +154,13 @@ void tn_report_markdown(FILE *f, const tn_results *r, const tn_report_ctx *rc) {
               ch->why ? ch->why : "-", cls ? "" : thr);
     }
   }
+  for (int op = 0, first = 1; op < GK_OP_COUNT; op++)
+    if (r->threads[op].sizes) {
+      fprintf(f, "%s- %s: work:ratio %s\n",
+              first ? "\nThe thread study's ladders (the team's time over one thread's):\n\n" : "",
+              gk_op_to_name(op), r->threads[op].ladder);
+      first = 0;
+    }
   for (size_t i = 0; i < t->n_blocking; i++)
     fprintf(f, "%sGEMM blocking of %s: MC = %zu, KC = %zu, NC = %zu.\n", i ? "" : "\n",
             t->blocking[i].tile->name, t->blocking[i].mc, t->blocking[i].kc, t->blocking[i].nc);

@@ -47,23 +47,39 @@ static void run_blocked(void *p) {
 }
 
 /* Candidate blocks against the current ones, timed in alternation on each
- * shape and judged by the variant study's rule (tn_variant_verdict): the
+ * shape they split differently and judged by the variant study's rule (tn_variant_verdict): the
  * candidate wins only when faster on every shape and, on the geometric
  * mean, by more than max(3%, twice the noise of the paired ratios). With a
  * fixed 3% alone, two tunes of one machine picked KC 256 and 512 by turns,
  * which moved the rank crossovers measured against this GEMM. Returns 1
  * when the candidate wins, 0 when not, -1 when time ran out. */
-static int candidate_wins(bcase *cases, int n, const gk_variant *tile, const size_t cur[3],
+static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+/* Whether blocks b0 and b1 split shape c differently: NC = 2016 and 4032
+ * are one block on N = 768. Such a shape runs the same code both ways, and
+ * its ratio, a coin toss about 1, would cast the "faster on every shape"
+ * vote (NC went 2016 and 4032 by turns in two tunes). */
+static int blocks_differ(const bcase *c, const size_t b0[3], const size_t b1[3]) {
+  const size_t dim[3] = {c->M, c->K, c->N};
+  for (int f = 0; f < 3; f++)
+    if (min_size(b0[f], dim[f]) != min_size(b1[f], dim[f])) return 1;
+  return 0;
+}
+
+static int candidate_wins(bcase *cases, int n_cases, const gk_variant *tile, const size_t cur[3],
                           const size_t cand[3], const tn_config *cfg) {
   double ratio[TN_FIT_MAX], noise[TN_FIT_MAX];
-  for (int i = 0; i < n; i++) {
+  int n = 0;
+  for (int i = 0; i < n_cases; i++) {
+    if (!blocks_differ(&cases[i], cur, cand)) continue;
     blocked a = {&cases[i], tile, cur[0], cur[1], cur[2]};
     blocked b = {&cases[i], tile, cand[0], cand[1], cand[2]};
     tn_pair p = tn_compare(run_blocked, &a, run_blocked, &b, &cfg->timing);
     if (!(p.ratio > 0)) return -1;
-    ratio[i] = p.ratio;
-    noise[i] = tn_pair_noise(&p);
+    ratio[n] = p.ratio;
+    noise[n++] = tn_pair_noise(&p);
   }
+  if (!n) return 0;
   tn_verdict v;
   return tn_variant_verdict(ratio, noise, (size_t)n, 0.03, &v) && v.rival_wins;
 }

@@ -316,6 +316,9 @@ void tn_study_threads(const tn_config *cfg, tn_results *r) {
     }
     tn_thread_decision *d = &r->threads[op];
     d->sizes = n;
+    for (size_t i = 0, len = 0; i < n && len < sizeof d->ladder; i++)
+      len += (size_t)snprintf(d->ladder + len, sizeof d->ladder - len, "%s%.2g:%.2f",
+                              i ? " " : "", work[i], ratio[i]);
     if (n) {
       d->threshold = tn_thread_threshold(work, ratio, noise, n, TN_MIN_MARGIN, def, &d->kept);
       r->t.single_thread_below[op] = d->threshold;

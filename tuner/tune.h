@@ -72,6 +72,7 @@ typedef struct tn_thread_decision {
   size_t sizes;     /* ladder sizes timed; 0: not measured */
   double threshold; /* work (FLOP or the op's unit) below which one thread runs */
   int kept;         /* the compiled-in default fitted the timings and stayed */
+  char ladder[200]; /* "work:ratio" per size, the team's time over one thread's */
 } tn_thread_decision;
 
 /* Time per call against the number of keys, for the sequence plots and

@@ -39,6 +39,7 @@
 #include <math.h>
 
 #include "../simd.h"
+#include "../transpose.h"
 #include "attention.h"
 #ifdef _OPENMP
 #include <omp.h>
@@ -298,37 +299,21 @@ static void prefetch_rows(const float *p, size_t ld, size_t rows, size_t d, int 
   }
 }
 
-/* Lanes of one column of `n` rows ld apart (the rest 0): where the ISA has
- * a gather, the query transpose loads whole vectors and stores them, instead
- * of a scalar store per element (BR·d per query block: with short n_kv, as
- * in Linformer's k = 128, that was a tenth of the time). */
-#if defined(GK_TARGET_AVX512)
-#define HAVE_GATHER 1
-GK_SIMD_INLINE gk_vf gather_rows_(const float *p, __m512i idx, size_t n) {
-  return _mm512_mask_i32gather_ps(_mm512_setzero_ps(), gk_mask_n_(n), idx, p, 4);
-}
-GK_SIMD_INLINE __m512i gather_index_(size_t ld) {
-  return _mm512_mullo_epi32(_mm512_set_epi32(15, 14, 13, 12, 11, 10, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0),
-                            _mm512_set1_epi32((int)ld));
-}
-#elif defined(GK_TARGET_AVX2)
-#define HAVE_GATHER 1
+/* qt = the block's queries, transposed and scaled; rows >= B->rows zero.
+ * AVX-512 transposes 16x16 tiles in registers (transpose.h). AVX2 gathers
+ * a column's 8 rows per vector: a scalar store per element (BR·d per query
+ * block) had been a tenth of the time at Linformer's short n_kv. */
+#if defined(GK_TARGET_AVX2)
 GK_SIMD_INLINE gk_vf gather_rows_(const float *p, __m256i idx, size_t n) {
   return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), p, idx, _mm256_castsi256_ps(gk_mask_n_(n)), 4);
 }
-GK_SIMD_INLINE __m256i gather_index_(size_t ld) {
-  return _mm256_mullo_epi32(_mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0), _mm256_set1_epi32((int)ld));
-}
-#else
-#define HAVE_GATHER 0
 #endif
-
-/* qt = the block's queries, transposed and scaled; rows >= B->rows zero. */
 static void load_queries(const qblock *B, const float *q, size_t ldq, size_t d, float scale) {
-#if HAVE_GATHER
+#if defined(GK_TARGET_AVX2)
   if (ldq <= (size_t)INT32_MAX / LANES) { /* lane offsets fit the gather's int32 */
     const gk_vf sv = vf_set1(scale);
-    const __typeof__(gather_index_(ldq)) idx = gather_index_(ldq);
+    const __m256i idx =
+        _mm256_mullo_epi32(_mm256_set_epi32(7, 6, 5, 4, 3, 2, 1, 0), _mm256_set1_epi32((int)ldq));
     for (size_t x = 0; x < QV; x++) {
       const size_t r0 = x * LANES, n = B->rows > r0 ? (B->rows - r0 < LANES ? B->rows - r0 : LANES) : 0;
       const float *base = q + (B->i0 + r0) * ldq;
@@ -338,14 +323,7 @@ static void load_queries(const qblock *B, const float *q, size_t ldq, size_t d, 
     return;
   }
 #endif
-  for (size_t r = 0; r < BR; r++) {
-    if (r < B->rows) {
-      const float *qr = q + (B->i0 + r) * ldq;
-      for (size_t p = 0; p < d; p++) B->qt[p * BR + r] = scale * qr[p];
-    } else {
-      for (size_t p = 0; p < d; p++) B->qt[p * BR + r] = 0.0f;
-    }
-  }
+  gk_transpose_rows_(q + B->i0 * ldq, ldq, B->rows, BR, d, BR, scale, B->qt);
 }
 
 /* O rows of the block = ob / l (zeros where l = 0: the row saw no key). */

@@ -26,6 +26,7 @@
  * goes to memory. */
 #include "../simd.h"
 #include "../epilogue.h"
+#include "../transpose.h"
 #include "gemm.h"
 
 #ifdef _OPENMP
@@ -188,62 +189,11 @@ GK_SIMD_INLINE void ukr_body(const size_t m, const size_t MR, const size_t NV, s
 
 /* ------------------------------------------------------------ packing */
 
-#if defined(GK_TARGET_AVX512)
-/* In-register 16x16 transpose: at step h, rows i and i+h (bit h of i
- * clear) swap their off-diagonal h x h blocks; h = 8, 4, 2, 1. Index
- * tables: lo[l] = l&h ? 16+l-h : l, hi[l] = l&h ? 16+l : l+h. */
-static const int32_t tr_idx[4][2][16] __attribute__((aligned(64))) = {
-    {{0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23},
-     {8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31}},
-    {{0, 1, 2, 3, 16, 17, 18, 19, 8, 9, 10, 11, 24, 25, 26, 27},
-     {4, 5, 6, 7, 20, 21, 22, 23, 12, 13, 14, 15, 28, 29, 30, 31}},
-    {{0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29},
-     {2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31}},
-    {{0, 16, 2, 18, 4, 20, 6, 22, 8, 24, 10, 26, 12, 28, 14, 30},
-     {1, 17, 3, 19, 5, 21, 7, 23, 9, 25, 11, 27, 13, 29, 15, 31}}};
-
-GK_SIMD_INLINE void transpose16(__m512 r[16]) {
-#pragma GCC unroll 4
-  for (int s = 0; s < 4; s++) {
-    const int h = 8 >> s;
-    __m512i ilo = _mm512_load_si512(tr_idx[s][0]), ihi = _mm512_load_si512(tr_idx[s][1]);
-#pragma GCC unroll 16
-    for (int i = 0; i < 16; i++) {
-      if (i & h) continue;
-      __m512 a = r[i], b = r[i + h];
-      r[i] = _mm512_permutex2var_ps(a, ilo, b);
-      r[i + h] = _mm512_permutex2var_ps(a, ihi, b);
-    }
-  }
-}
-
-/* One panel of m <= MR rows: 16 rows x 16 k at a time through registers
- * (the scalar form costs ~2 cycles per element in strided stores). */
+/* One panel of m <= MR rows, element (i, k) at k·MR + i (transpose.h). */
 static void pack_a_panel(const float *__restrict x, size_t ldx, size_t m, size_t kc, size_t MR,
                          float *__restrict dst) {
-  for (size_t g = 0; g < m; g += 16) {
-    size_t rows = m - g < 16 ? m - g : 16;
-    __mmask16 smask = gk_mask_n_(rows);
-    for (size_t k = 0; k < kc; k += 16) {
-      size_t w = kc - k < 16 ? kc - k : 16;
-      __mmask16 lmask = gk_mask_n_(w);
-      __m512 r[16];
-#pragma GCC unroll 16
-      for (size_t i = 0; i < 16; i++)
-        r[i] = i < rows ? _mm512_maskz_loadu_ps(lmask, x + (g + i) * ldx + k) : _mm512_setzero_ps();
-      transpose16(r);
-#pragma GCC unroll 16
-      for (size_t kk = 0; kk < w; kk++) _mm512_mask_storeu_ps(dst + (k + kk) * MR + g, smask, r[kk]);
-    }
-  }
+  gk_transpose_rows_(x, ldx, m, m, kc, MR, 1.0f, dst);
 }
-#else
-static void pack_a_panel(const float *__restrict x, size_t ldx, size_t m, size_t kc, size_t MR,
-                         float *__restrict dst) {
-  for (size_t k = 0; k < kc; k++)
-    for (size_t i = 0; i < m; i++) dst[k * MR + i] = x[i * ldx + k];
-}
-#endif
 
 /* A block (mc x kc at X, row stride ldx) into panels of MR rows, each
  * kc x MR (element (i, k) of a panel at k·MR + i). Rows past the block's
