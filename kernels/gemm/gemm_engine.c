@@ -85,24 +85,15 @@ GK_SIMD_INLINE gk_vf fma_bcast(const float *a, gk_vf b, gk_vf acc) {
 }
 #endif
 
-/* C[0..m)[0..n) (+)= A·B over kc; A: packed panel (lda = 0: element
- * (i, k) at a[k·MR + i]) or rows of A read in place (a[i·lda + k]),
- * B: NV vectors per k at stride ldb. m, MR, NV are compile-time constants
- * in every instantiation, so acc[][] lives in registers. */
-GK_SIMD_INLINE void ukr_body(const size_t m, const size_t MR, const size_t NV, size_t kc,
-                             const float *__restrict a, const size_t lda,
-                             const float *__restrict b, size_t ldb,
-                             float *__restrict c, size_t ldc, size_t n, const epi *e) {
-  gk_vf acc[MAX_MR][MAX_NV];
-#pragma GCC unroll 28
-  for (size_t i = 0; i < m; i++) {
-    __builtin_prefetch(c + i * ldc, 1);
-    __builtin_prefetch(c + i * ldc + NV * L - 1, 1);
-#pragma GCC unroll 4
-    for (size_t v = 0; v < NV; v++) acc[i][v] = vf_zero();
-  }
-  const float *pf = e->pf;
-  float *pk = e->pack;
+/* acc += A·B over kc k steps (see ukr_body). `extras` is a compile-time
+ * constant: 0 instantiates the plain loop, without the prefetch and packing
+ * checks (two tests, a load and a multiply per k step that GCC does not
+ * take out of the loop itself) that only a few tiles per panel need. */
+GK_SIMD_INLINE void k_steps(const size_t m, const size_t MR, const size_t NV, size_t kc,
+                            const float *__restrict a, const size_t lda,
+                            const float *__restrict b, size_t ldb, gk_vf acc[][MAX_NV],
+                            const int extras, const float *pf, size_t pf_stride,
+                            float *__restrict pk) {
   /* Rows of A read in place: one base pointer per three rows, the other
    * two at base + lda and base + 2·lda, which x86 addresses as base +
    * index·4 and base + index·8 from a single lda register. Pointers to
@@ -114,10 +105,10 @@ GK_SIMD_INLINE void ukr_body(const size_t m, const size_t MR, const size_t NV, s
 #pragma GCC unroll 2
   for (size_t k = 0; k < kc; k++) {
     gk_vf bv[MAX_NV];
-    if (pf) __builtin_prefetch(pf + k * e->pf_stride);
+    if (extras && pf) __builtin_prefetch(pf + k * pf_stride);
 #pragma GCC unroll 4
     for (size_t v = 0; v < NV; v++) bv[v] = vf_loadu(b + v * L);
-    if (pk) {
+    if (extras && pk) {
 #pragma GCC unroll 4
       for (size_t v = 0; v < NV; v++) vf_store(pk + v * L, bv[v]);
       pk += NV * L;
@@ -141,6 +132,28 @@ GK_SIMD_INLINE void ukr_body(const size_t m, const size_t MR, const size_t NV, s
     }
     b += ldb;
   }
+}
+
+/* C[0..m)[0..n) (+)= A·B over kc; A: packed panel (lda = 0: element
+ * (i, k) at a[k·MR + i]) or rows of A read in place (a[i·lda + k]),
+ * B: NV vectors per k at stride ldb. m, MR, NV are compile-time constants
+ * in every instantiation, so acc[][] lives in registers. */
+GK_SIMD_INLINE void ukr_body(const size_t m, const size_t MR, const size_t NV, size_t kc,
+                             const float *__restrict a, const size_t lda,
+                             const float *__restrict b, size_t ldb,
+                             float *__restrict c, size_t ldc, size_t n, const epi *e) {
+  gk_vf acc[MAX_MR][MAX_NV];
+#pragma GCC unroll 28
+  for (size_t i = 0; i < m; i++) {
+    __builtin_prefetch(c + i * ldc, 1);
+    __builtin_prefetch(c + i * ldc + NV * L - 1, 1);
+#pragma GCC unroll 4
+    for (size_t v = 0; v < NV; v++) acc[i][v] = vf_zero();
+  }
+  if (e->pf || e->pack)
+    k_steps(m, MR, NV, kc, a, lda, b, ldb, acc, 1, e->pf, e->pf_stride, e->pack);
+  else
+    k_steps(m, MR, NV, kc, a, lda, b, ldb, acc, 0, NULL, 0, NULL);
   const int accumulate = e->accumulate;
   const float *bias = e->last ? e->bias : NULL;
   if (n == NV * L) {
