@@ -88,6 +88,48 @@ GK_API size_t gk_linformer_workspace_size(const gk_attn_shape *s, const gk_linfo
   return (w.kv_floats + bytes) * sizeof(float) + GK_ALIGN; /* + alignment slack */
 }
 
+/* A sequence's projections: job i projects head i / 2 (all heads at once
+ * when they share E and are packed) of K (i even) or V (i odd). */
+typedef struct proj_set {
+  gk_lproj_args kv[2]; /* head 0's K and V projections */
+  size_t step[2][2];   /* per head: advance of E (F), of K (V) */
+  size_t d;            /* advance of K' (V') */
+} proj_set;
+
+static gk_lproj_args proj_job(const proj_set *s, size_t i) {
+  gk_lproj_args a = s->kv[i % 2];
+  const size_t h = i / 2;
+  a.E += h * s->step[i % 2][0], a.X += h * s->step[i % 2][1], a.Y += h * s->d;
+  return a;
+}
+
+/* With at least as many projections as threads (and a whole number of them
+ * per thread, or enough that the remainder hardly matters), each thread
+ * runs whole projections on its own; otherwise each projection runs on all
+ * threads in turn. A GEMM split across threads packs E once per thread and
+ * meets at its end, and per-head projections (N = d = 64) split into
+ * slivers: on 2 threads, 12 heads, k = 128, paired, per-head Linformer
+ * attention ran 1.08x (n = 1024) and 1.16x (n = 4096) faster this way; the
+ * shared-E form, two wide GEMMs, 1.00-1.05x (within the noise). */
+static void project(const gk_variant *proj, const proj_set *s, size_t jobs) {
+  const gk_lproj_args *a = &s->kv[0];
+  const int nt = gk_threads_for(GK_OP_LINFORMER_PROJECT,
+                                2.0 * (double)a->k * (double)a->n * (double)a->c * (double)jobs);
+  if (nt > 1 && (jobs % (size_t)nt == 0 || jobs >= 4 * (size_t)nt)) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+    for (size_t i = 0; i < jobs; i++) {
+      gk_lproj_args one = proj_job(s, i);
+      one.threads = 1;
+      gk_linformer_project_run(proj, &one); /* shapes checked with the call's */
+    }
+    return;
+  }
+  for (size_t i = 0; i < jobs; i++) {
+    gk_lproj_args one = proj_job(s, i);
+    gk_linformer_project_run(proj, &one);
+  }
+}
+
 GK_API gk_status gk_linformer_attention(const gk_attn_shape *s, const gk_linformer_proj *p,
                                         const float *Q, size_t ldq, const float *K,
                                         size_t ldk, const float *V, size_t ldv, float *O,
@@ -139,16 +181,12 @@ GK_API gk_status gk_linformer_attention(const gk_attn_shape *s, const gk_linform
     const float *Kb = K + b * fs->k_batch_stride, *Vb = V + b * fs->v_batch_stride;
     /* One projection over all heads when E is shared and heads are packed. */
     const int shared = p->sharing != GK_LINFORMER_PER_HEAD;
-    for (size_t h = 0; h < H; h++) {
-      const size_t c = shared && fs->k_head_stride == d && fs->v_head_stride == d ? H * d : d;
-      gk_lproj_args pk = {k, L, c, E + h * e_stride, lde, Kb + h * fs->k_head_stride, ldk,
-                          Kp + h * d, ldp, 0};
-      gk_lproj_args pv = {k, L, c, F + h * f_stride, ldf, Vb + h * fs->v_head_stride, ldv,
-                          Vp + h * d, ldp, 0};
-      gk_linformer_project_run(proj, &pk);
-      gk_linformer_project_run(proj, &pv);
-      if (c != d) break; /* all heads done at once */
-    }
+    const size_t c = shared && fs->k_head_stride == d && fs->v_head_stride == d ? H * d : d;
+    const proj_set set = {{{k, L, c, E, lde, Kb, ldk, Kp, ldp, 0},
+                           {k, L, c, F, ldf, Vb, ldv, Vp, ldp, 0}},
+                          {{e_stride, fs->k_head_stride}, {f_stride, fs->v_head_stride}},
+                          d};
+    project(proj, &set, 2 * (c == d ? H : 1));
     gk_attn_shape ps = *fs;
     ps.batch = 1, ps.n_kv = k, ps.k_head_stride = ps.v_head_stride = d;
     gk_attn_args a;

@@ -126,6 +126,9 @@ static void check(const gk_variant *v) {
     check_attention(sh, 3, 3, 17, 33, 20, 40, 65, 1, 1, 1);     /* k > n, padding, odd */
     check_attention(sh, 2, 4, 64, 40, 130, 130, 64, 1, 0, 0);   /* packed heads, no ws */
     check_attention(sh, 1, 1, 80, 1, 1, 5, 3, 0, 0, 1);         /* n = 1 */
+    /* projections above the single-thread threshold: on more than one
+     * thread they run whole, one per thread (2 or 8 of them here) */
+    check_attention(sh, 2, 4, 64, 70, 600, 640, 64, 1, 0, 1);
   }
 }
 
