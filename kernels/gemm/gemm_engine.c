@@ -248,13 +248,11 @@ static void pack_b(const float *__restrict W, size_t ldw, gk_weight_layout layou
     pack_b_kn_rows(W + k0 * ldw + j0, ldw, kc, nc, NR, dst, pstride);
     return;
   }
-  /* NK: a panel of NR rows of W transposed to k-major order is what
-   * pack_a_panel makes of NR rows of A */
+  /* NK: a panel of NR rows of W transposed to k-major order, as A's rows
+   * are packed, with the columns past nc zeroed */
   for (size_t jr = 0; jr < nc; jr += NR, dst += pstride) {
     size_t w = nc - jr < NR ? nc - jr : NR;
-    pack_a_panel(W + (j0 + jr) * ldw + k0, ldw, w, kc, NR, dst);
-    for (size_t k = 0; w < NR && k < kc; k++)
-      for (size_t j = w; j < NR; j++) dst[k * NR + j] = 0.0f;
+    gk_transpose_rows_(W + (j0 + jr) * ldw + k0, ldw, w, NR, kc, NR, 1.0f, dst);
   }
 }
 
