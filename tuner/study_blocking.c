@@ -46,13 +46,6 @@ static void run_blocked(void *p) {
   run(b->c);
 }
 
-/* Candidate blocks against the current ones, timed in alternation on each
- * shape they split differently and judged by the variant study's rule (tn_variant_verdict): the
- * candidate wins only when faster on every shape and, on the geometric
- * mean, by more than max(3%, twice the noise of the paired ratios). With a
- * fixed 3% alone, two tunes of one machine picked KC 256 and 512 by turns,
- * which moved the rank crossovers measured against this GEMM. Returns 1
- * when the candidate wins, 0 when not, -1 when time ran out. */
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
 
 /* Whether blocks b0 and b1 split shape c differently: NC = 2016 and 4032
@@ -66,6 +59,14 @@ static int blocks_differ(const bcase *c, const size_t b0[3], const size_t b1[3])
   return 0;
 }
 
+/* Candidate blocks against the current ones, timed in alternation on each
+ * shape they block differently and judged by the variant study's rule
+ * (tn_variant_verdict): the candidate wins only when faster on every such
+ * shape and, on the geometric mean, by more than max(3%, twice the noise
+ * of the paired ratios). With a fixed 3% alone, two tunes of one machine
+ * picked KC 256 and 512 by turns, which moved the rank crossovers measured
+ * against this GEMM. Returns 1 when the candidate wins, 0 when not (or no
+ * shape tells them apart), -1 when time ran out. */
 static int candidate_wins(bcase *cases, int n_cases, const gk_variant *tile, const size_t cur[3],
                           const size_t cand[3], const tn_config *cfg) {
   double ratio[TN_FIT_MAX], noise[TN_FIT_MAX];

@@ -346,9 +346,11 @@ void tn_study_threads(const tn_config *cfg, tn_results *r) {
       /* later studies run the ops as the library will with this profile */
       gk_tuning_for_tuner()->single_thread_below[op] = d->threshold;
     }
-    if (cut)
+    if (cut && n)
       tn_note(r, "threads: %s threshold decided on %zu size(s) before the time limit",
               gk_op_to_name(op), n);
+    else if (cut)
+      tn_note(r, "threads: %s threshold not measured (time limit)", gk_op_to_name(op));
     done++;
   }
 }
