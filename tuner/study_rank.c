@@ -384,7 +384,7 @@ void tn_study_rank(const tn_config *cfg, tn_results *r) {
   /* Both paths at the tune's thread count, so r* compares like with like.
    * Left to the thread study's thresholds (as a plan's calls are), the
    * two paths could run on different thread counts, and those thresholds
-   * move by factors of 3-60 between tunes of one machine: at M = 32,
+   * had moved by factors of 3-60 between tunes of one machine: at M = 32,
    * K = N = 768, fused ran on one thread against dense on two in one tune
    * (r* 176) and on two in the next (r* 320). */
   rank_case c = {.dense = vd->impl, .fused = vf->impl, .X = X, .Uraw = Uraw, .Vraw = Vraw, .Y = Y,

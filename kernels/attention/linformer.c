@@ -115,18 +115,12 @@ static void project(const gk_variant *proj, const proj_set *s, size_t jobs) {
   const gk_lproj_args *a = &s->kv[0];
   const int nt = gk_threads_for(GK_OP_LINFORMER_PROJECT,
                                 2.0 * (double)a->k * (double)a->n * (double)a->c * (double)jobs);
-  if (nt > 1 && (jobs % (size_t)nt == 0 || jobs >= 4 * (size_t)nt)) {
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-    for (size_t i = 0; i < jobs; i++) {
-      gk_lproj_args one = proj_job(s, i);
-      one.threads = 1;
-      gk_linformer_project_run(proj, &one); /* shapes checked with the call's */
-    }
-    return;
-  }
+  const int whole = nt > 1 && (jobs % (size_t)nt == 0 || jobs >= 4 * (size_t)nt);
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (whole)
   for (size_t i = 0; i < jobs; i++) {
     gk_lproj_args one = proj_job(s, i);
-    gk_linformer_project_run(proj, &one);
+    if (whole) one.threads = 1;
+    gk_linformer_project_run(proj, &one); /* shapes checked with the call's */
   }
 }
 

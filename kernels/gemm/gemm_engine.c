@@ -202,19 +202,15 @@ GK_SIMD_INLINE void ukr_body(const size_t m, const size_t MR, const size_t NV, s
 
 /* ------------------------------------------------------------ packing */
 
-/* One panel of m <= MR rows, element (i, k) at k·MR + i (transpose.h). */
-static void pack_a_panel(const float *__restrict x, size_t ldx, size_t m, size_t kc, size_t MR,
-                         float *__restrict dst) {
-  gk_transpose_rows_(x, ldx, m, m, kc, MR, 1.0f, dst);
-}
-
 /* A block (mc x kc at X, row stride ldx) into panels of MR rows, each
  * kc x MR (element (i, k) of a panel at k·MR + i). Rows past the block's
  * end in the last panel are never read (m-specialised kernels). */
 static void pack_a(const float *__restrict X, size_t ldx, size_t mc, size_t kc, size_t MR,
                    float *__restrict dst) {
-  for (size_t ir = 0; ir < mc; ir += MR, dst += kc * MR)
-    pack_a_panel(X + ir * ldx, ldx, mc - ir < MR ? mc - ir : MR, kc, MR, dst);
+  for (size_t ir = 0; ir < mc; ir += MR, dst += kc * MR) {
+    const size_t m = mc - ir < MR ? mc - ir : MR;
+    gk_transpose_rows_(X + ir * ldx, ldx, m, m, kc, MR, 1.0f, dst);
+  }
 }
 
 /* KN weights row by row: each row of W is read once, sequentially (a
