@@ -419,6 +419,13 @@ static bsrc bsrc_cols(const bsrc *b, size_t j0, size_t nr) {
  * of 1024 floats): fewer than L1's ways (12 on the Xeon measured) leave
  * room for the B panel's lines. */
 #define SHORT_MR 8
+/* Tiles of at most this many rows read A in place at every N (see core):
+ * measured on x86; NEON and scalar pack A until measured on hardware. */
+#if defined(GK_TARGET_AVX512) || defined(GK_TARGET_AVX2)
+#define DIRECT_A_MR SHORT_MR
+#else
+#define DIRECT_A_MR 0
+#endif
 
 /* -------------------------------------------------------------- tiles */
 
@@ -537,10 +544,17 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
     return;
   }
   const int fused = B->kind == B_RAW_FUSED;
-  /* A read in place when its packing would not pay: few columns of C to
-   * amortise it over (rank-r's X·U), unless more than SHORT_MR rows 4 KiB
-   * apart would compete for the same L1 sets. */
-  const int direct_a = N <= DIRECT_A_MAX_N && (lda % 1024 != 0 || MR <= SHORT_MR);
+  /* A read in place when its packing would not pay:
+   *  - tiles of at most DIRECT_A_MR rows, whose rows' lines fit L1's ways
+   *    even when they alias. On 64-byte-aligned rows either way runs at
+   *    the same speed (8x48, paired, BERT shapes, M = 128-2048: 0.98-1.03);
+   *    on rows off the cache lines (16 bytes, as malloc returns large
+   *    blocks) packing costs 3-4% more at M = 128, its unaligned loads
+   *    splitting lines, and in place 1% more at M = 512;
+   *  - any tile with few columns of C to amortise packing over (rank-r's
+   *    X·U), unless its rows, 4 KiB apart, would compete for the same
+   *    L1 sets. */
+  const int direct_a = MR <= DIRECT_A_MR || (N <= DIRECT_A_MAX_N && lda % 1024 != 0);
   float *wa = ws, *wb = wa + round_up(bl->mc, MR) * bl->kc;
   for (size_t jc = 0; jc < N; jc += bl->nc) {
     size_t nc = N - jc < bl->nc ? N - jc : bl->nc;
