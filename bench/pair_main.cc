@@ -9,7 +9,7 @@
 // slower than a round cancels out of each ratio. A ratio above 1 means we
 // are faster.
 //
-//   greenkern-pair [--reps=N] [--threads=T] [SHAPE...]
+//   greenkern-pair [--reps=N] [--threads=T] [--peers=NAME,...] [SHAPE...]
 //     SHAPE  gemm:M,N,K          dense Y = X·W, raw K x N weights (gk_gemm;
 //                                peers: one sgemm)
 //            lowrank:M,K,N,r     a linear-layer plan from K x r and r x N
@@ -91,13 +91,13 @@ struct Contestant {
   std::vector<double> t;
 };
 
-int run(const Shape &s, int reps, int threads) {
+int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer *> &peers) {
   gkb::Buffer X(s.M * s.K, 1), Y(s.M * s.N, 2);
   gkb::Buffer W(s.lowrank ? 1 : s.K * s.N, 3);
   gkb::Buffer U(s.lowrank ? s.K * s.r : 1, 4), V(s.lowrank ? s.r * s.N : 1, 5);
   gkb::Buffer T(s.lowrank ? s.M * s.r : 1, 6);
   gk_set_num_threads(threads);
-  for (const gkb::Peer &p : gkb::peers()) p.set_threads(threads);
+  for (const gkb::Peer *p : peers) p->set_threads(threads);
   gk_linear_plan *plan = nullptr;
   size_t ws_bytes = 0;
   if (s.lowrank) {
@@ -112,10 +112,13 @@ int run(const Shape &s, int reps, int threads) {
   gkb::Buffer ws(ws_bytes / sizeof(float) + 1, 7); /* 64-byte aligned */
   std::vector<Contestant> cs;
   cs.push_back({"greenkern", nullptr, {}});
-  for (const gkb::Peer &p : gkb::peers()) cs.push_back({p.name, &p, {}});
+  for (const gkb::Peer *p : peers) cs.push_back({p->name, p, {}});
 
+  /* Each round starts one contestant later, so that none always follows
+   * the same one (whose buffers it would find in, or evicting, its cache). */
   for (int round = -1; round < reps; round++)
-    for (Contestant &c : cs) {
+    for (size_t i = 0; i < cs.size(); i++) {
+      Contestant &c = cs[(i + (size_t)(round + 1)) % cs.size()];
       if (threads > 1) settle();
       double t0 = now();
       gk_status st = GK_OK;
@@ -162,15 +165,21 @@ int run(const Shape &s, int reps, int threads) {
 
 int main(int argc, char **argv) {
   int reps = 11, threads = 1;
+  std::string only;  // --peers=a,b: these peers only
   std::vector<Shape> shapes;
   for (int i = 1; i < argc; i++) {
     Shape s;
     if (!strncmp(argv[i], "--reps=", 7) && (reps = atoi(argv[i] + 7)) > 0) continue;
     if (!strncmp(argv[i], "--threads=", 10) && (threads = atoi(argv[i] + 10)) > 0) continue;
+    if (!strncmp(argv[i], "--peers=", 8)) {
+      only = "," + std::string(argv[i] + 8) + ",";
+      continue;
+    }
     if (!parse(argv[i], &s)) {
       fprintf(stderr,
               "greenkern-pair: bad argument '%s'\n"
-              "usage: greenkern-pair [--reps=N] [--threads=T] [gemm:M,N,K | lowrank:M,K,N,r]...\n",
+              "usage: greenkern-pair [--reps=N] [--threads=T] [--peers=NAME,...] "
+              "[gemm:M,N,K | lowrank:M,K,N,r]...\n",
               argv[i]);
       return 2;
     }
@@ -178,11 +187,14 @@ int main(int argc, char **argv) {
   }
   if (gk_init()) return 1;
   if (shapes.empty()) shapes = default_shapes();
+  std::vector<const gkb::Peer *> peers;
   std::string names;
-  for (const gkb::Peer &p : gkb::peers()) names += " " + std::string(p.name);
+  for (const gkb::Peer &p : gkb::peers())
+    if (only.empty() || only.find("," + std::string(p.name) + ",") != std::string::npos)
+      peers.push_back(&p), names += " " + std::string(p.name);
   printf("greenkern-pair: %d rounds, ratio = peer time / greenkern time (median [quartiles]); "
          "peers:%s\n", reps, names.empty() ? " none" : names.c_str());
   for (const Shape &s : shapes)
-    if (run(s, reps, threads)) return 1;
+    if (run(s, reps, threads, peers)) return 1;
   return 0;
 }
