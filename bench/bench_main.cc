@@ -2,14 +2,9 @@
 // machine's context (CPU, caches, ISA, peers) in the report, runs.
 //   greenkern-bench [--benchmark_filter=REGEX] [--benchmark_format=json] ...
 #include <cstdio>
-#include <cstdlib>
 
 #include "bench.h"
 #include "peers.h"
-
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 int main(int argc, char **argv) {
   gk_init();
