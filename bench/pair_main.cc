@@ -190,10 +190,24 @@ int main(int argc, char **argv) {
   if (gk_init()) return 1;
   if (shapes.empty()) shapes = default_shapes();
   std::vector<const gkb::Peer *> peers;
-  std::string names;
-  for (const gkb::Peer &p : gkb::peers())
+  std::string names, all;
+  for (const gkb::Peer &p : gkb::peers()) {
+    all += " " + std::string(p.name);
     if (only.empty() || only.find("," + std::string(p.name) + ",") != std::string::npos)
       peers.push_back(&p), names += " " + std::string(p.name);
+  }
+  /* every peer --peers names must be here: a misspelt one would silently
+   * leave greenkern racing nobody */
+  for (size_t b = 1; !only.empty() && b < only.size();) {
+    size_t e = only.find(',', b);
+    std::string name = only.substr(b, e - b);
+    if (!name.empty() && (" " + names + " ").find(" " + name + " ") == std::string::npos) {
+      fprintf(stderr, "greenkern-pair: no peer '%s' in this build (peers:%s)\n", name.c_str(),
+              all.empty() ? " none" : all.c_str());
+      return 2;
+    }
+    b = e + 1;
+  }
   printf("greenkern-pair: %d rounds, ratio = peer time / greenkern time (median [quartiles]); "
          "peers:%s\n", reps, names.empty() ? " none" : names.c_str());
   for (const Shape &s : shapes)
