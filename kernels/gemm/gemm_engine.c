@@ -561,9 +561,10 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
    *    blocks) packing costs 3-4% more at M = 128, its unaligned loads
    *    splitting lines, and in place 1% more at M = 512;
    *  - any tile with few columns of C to amortise packing over (rank-r's
-   *    X·U), unless its rows, 4 KiB apart, would compete for the same
-   *    L1 sets. */
-  const int direct_a = MR <= DIRECT_A_MR || (N <= DIRECT_A_MAX_N && lda % 1024 != 0);
+   *    X·U), unless more than SHORT_MR rows 4 KiB apart would compete for
+   *    the same L1 sets. */
+  const int direct_a = MR <= DIRECT_A_MR ||
+                       (N <= DIRECT_A_MAX_N && (lda % 1024 != 0 || MR <= SHORT_MR));
   float *wa = ws, *wb = wa + round_up(bl->mc, MR) * bl->kc;
   for (size_t jc = 0; jc < N; jc += bl->nc) {
     size_t nc = N - jc < bl->nc ? N - jc : bl->nc;
