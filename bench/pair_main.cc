@@ -77,14 +77,12 @@ std::vector<Shape> default_shapes() {
   return v;
 }
 
-double median(std::vector<double> v) {
-  std::sort(v.begin(), v.end());
-  return v[v.size() / 2];
-}
+// q = 1, 2, 3: lower quartile, median, upper quartile.
 double quartile(std::vector<double> v, int q) {
   std::sort(v.begin(), v.end());
   return v[v.size() * (size_t)q / 4];
 }
+double median(const std::vector<double> &v) { return quartile(v, 2); }
 
 // One contestant: a call on the shape's operands.
 struct Contestant {
@@ -167,14 +165,19 @@ int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer
 
 int main(int argc, char **argv) {
   int reps = 11, threads = 1;
-  std::string only;  // --peers=a,b: these peers only
+  std::vector<std::string> only;  // --peers=a,b: these peers only
   std::vector<Shape> shapes;
   for (int i = 1; i < argc; i++) {
     Shape s;
     if (!strncmp(argv[i], "--reps=", 7) && (reps = atoi(argv[i] + 7)) > 0) continue;
     if (!strncmp(argv[i], "--threads=", 10) && (threads = atoi(argv[i] + 10)) > 0) continue;
     if (!strncmp(argv[i], "--peers=", 8)) {
-      only = "," + std::string(argv[i] + 8) + ",";
+      std::string list = argv[i] + 8;
+      for (size_t b = 0, e; b <= list.size(); b = e + 1) {
+        e = list.find(',', b);
+        if (e == std::string::npos) e = list.size();
+        if (e > b) only.push_back(list.substr(b, e - b));
+      }
       continue;
     }
     if (!parse(argv[i], &s)) {
@@ -191,23 +194,21 @@ int main(int argc, char **argv) {
   if (shapes.empty()) shapes = default_shapes();
   std::vector<const gkb::Peer *> peers;
   std::string names, all;
-  for (const gkb::Peer &p : gkb::peers()) {
-    all += " " + std::string(p.name);
-    if (only.empty() || only.find("," + std::string(p.name) + ",") != std::string::npos)
-      peers.push_back(&p), names += " " + std::string(p.name);
-  }
-  /* every peer --peers names must be here: a misspelt one would silently
-   * leave greenkern racing nobody */
-  for (size_t b = 1; !only.empty() && b < only.size();) {
-    size_t e = only.find(',', b);
-    std::string name = only.substr(b, e - b);
-    if (!name.empty() && (" " + names + " ").find(" " + name + " ") == std::string::npos) {
-      fprintf(stderr, "greenkern-pair: no peer '%s' in this build (peers:%s)\n", name.c_str(),
+  for (const gkb::Peer &p : gkb::peers()) all += " " + std::string(p.name);
+  if (only.empty())
+    for (const gkb::Peer &p : gkb::peers()) peers.push_back(&p);
+  for (const std::string &want : only) {
+    const gkb::Peer *found = nullptr;
+    for (const gkb::Peer &p : gkb::peers())
+      if (want == p.name) found = &p;
+    if (!found) { /* a misspelt peer would leave greenkern racing nobody */
+      fprintf(stderr, "greenkern-pair: no peer '%s' in this build (peers:%s)\n", want.c_str(),
               all.empty() ? " none" : all.c_str());
       return 2;
     }
-    b = e + 1;
+    peers.push_back(found);
   }
+  for (const gkb::Peer *p : peers) names += " " + std::string(p->name);
   printf("greenkern-pair: %d rounds, ratio = peer time / greenkern time (median [quartiles]); "
          "peers:%s\n", reps, names.empty() ? " none" : names.c_str());
   for (const Shape &s : shapes)
