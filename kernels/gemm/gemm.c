@@ -144,15 +144,20 @@ static const gk_blocking_point *tuned_blocks(const gk_tuning *t, gk_isa isa, uns
 
 /* Blocking for this engine's loop order (see gemm_engine.c): a B
  * micro-panel (kc x nr) of up to 1.5 x L1 but kc <= 384, the A block
- * (mc x kc) a quarter of L2, the B block (kc x nc) a quarter of L3
- * (shared by the cores). Measured on a Xeon (48 KiB L1d, 2 MiB L2)
- * against oneDNN and OpenBLAS in the same process, 1 thread, BERT shapes,
- * M = 128-2048: AVX-512 nr = 32 runs best at kc = 384, ahead of Goto's
- * half-L1 panel (kc = 192: twice the C tile loads and stores) and of
- * kc = 768 (3-8% slower); nr = 48 also at kc = 384 (a 72 KiB panel: the
- * sequential panel streams from L2 well enough), 2-4% ahead of its
- * L1-sized kc = 256 and 10-15% ahead of 128; AVX2 nr = 16 at kc =
- * 256-384, 5-8% ahead of 768; mc = 336 beats an A block of half L2. */
+ * (mc x kc) a tenth of L2 on x86 and a quarter elsewhere, the B block
+ * (kc x nc) a quarter of L3 (shared by the cores). Measured on a Xeon
+ * (48 KiB L1d, 2 MiB L2) against oneDNN and OpenBLAS in the same process,
+ * 1 thread, BERT shapes, M = 128-2048: AVX-512 nr = 32 runs best at kc =
+ * 384, ahead of Goto's half-L1 panel (kc = 192: twice the C tile loads
+ * and stores) and of kc = 768 (3-8% slower); nr = 48 also at kc = 384 (a
+ * 72 KiB panel: the sequential panel streams from L2 well enough), 2-4%
+ * ahead of its L1-sized kc = 256 and 10-15% ahead of 128; AVX2 nr = 16 at
+ * kc = 256-384, 5-8% ahead of 768. The A block: mc = 136 (a tenth of L2)
+ * against 336 (a quarter), 8x48, rounds rotating, M = 512-2048: 1.01-1.08x
+ * on raw and packed weights (mean 1.034x, an unchanged control
+ * 0.97-1.01x), 112 and 168 about half that gain; rank-r, whose T blocks
+ * are mc rows, within noise (0.92-1.04x); the AVX2 6x16 tile 1.00-1.03x.
+ * NEON keeps a quarter until measured on hardware. */
 gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr) {
   const gk_ctx *c = gk_ctx_get();
   size_t l1 = c->topo.l1d ? c->topo.l1d : 32768;
@@ -160,7 +165,8 @@ gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr) {
   size_t l3 = c->topo.l3 > l2 ? c->topo.l3 : 4 * l2;
   gk_gemm_blocking b;
   b.kc = clamp_round(l1 * 3 / 2 / (sizeof(float) * nr), 64, 384, 8);
-  b.mc = clamp_round(l2 / 4 / (sizeof(float) * b.kc), mr, 4096, mr);
+  const size_t a_share = isa == GK_ISA_AVX512 || isa == GK_ISA_AVX2 ? 10 : 4;
+  b.mc = clamp_round(l2 / a_share / (sizeof(float) * b.kc), mr, 4096, mr);
   b.nc = clamp_round(l3 / 4 / (sizeof(float) * b.kc), nr, 8192, nr);
   const gk_blocking_point *tuned = tuned_blocks(&c->tuning, isa, mr, nr);
   if (tuned) {
