@@ -110,8 +110,9 @@ static tn_case *make_dist(size_t n, size_t b) {
   if (!c) return NULL;
   size_t words = GK_CODE_WORDS(b);
   c->op = GK_OP_HAMMING_DIST, c->n = n, c->b = b;
-  c->qc = malloc(n * words * sizeof(uint64_t)), c->kc = malloc(n * words * sizeof(uint64_t));
-  c->dd = malloc(n * n * sizeof(uint16_t));
+  c->qc = tn_alloc_bytes(n * words * sizeof(uint64_t));
+  c->kc = tn_alloc_bytes(n * words * sizeof(uint64_t));
+  c->dd = tn_alloc_bytes(n * n * sizeof(uint16_t));
   random_codes(c->qc, n, words, b, 1), random_codes(c->kc, n, words, b, 2);
   c->dist = (gk_hdist_args){n, n, words, c->qc, words, c->kc, words, c->dd, n, 0};
   return c;
@@ -155,8 +156,8 @@ static tn_case *make_attn(gk_op op, size_t n, size_t b) {
   if (!c) return NULL;
   size_t words = GK_CODE_WORDS(b);
   c->op = op, c->n = n, c->b = b;
-  c->qc = malloc(n * HEADS * words * sizeof(uint64_t));
-  c->kc = malloc(n * HEADS * words * sizeof(uint64_t));
+  c->qc = tn_alloc_bytes(n * HEADS * words * sizeof(uint64_t));
+  c->kc = tn_alloc_bytes(n * HEADS * words * sizeof(uint64_t));
   c->v = tn_alloc(n * HEADS * D), c->o = tn_alloc(n * HEADS * D);
   random_codes(c->qc, n * HEADS, words, b, 3), random_codes(c->kc, n * HEADS, words, b, 4);
   tn_fill(c->v, n * HEADS * D, 63);

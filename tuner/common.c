@@ -52,12 +52,15 @@ void tn_fill(float *p, size_t n, unsigned seed) {
   }
 }
 
-float *tn_alloc(size_t floats) {
+void *tn_alloc_bytes(size_t bytes) {
   void *p = NULL;
-  if (posix_memalign(&p, 64, (floats ? floats : 1) * sizeof(float))) {
-    fprintf(stderr, "greenkern-tune: out of memory (%zu floats)\n", floats);
+  if (!bytes) bytes = 1;
+  if (posix_memalign(&p, 64, bytes)) {
+    fprintf(stderr, "greenkern-tune: out of memory (%zu bytes)\n", bytes);
     exit(1);
   }
-  memset(p, 0, (floats ? floats : 1) * sizeof(float));
+  memset(p, 0, bytes);
   return p;
 }
+
+float *tn_alloc(size_t floats) { return tn_alloc_bytes(floats * sizeof(float)); }

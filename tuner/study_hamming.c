@@ -50,8 +50,7 @@ static void random_codes(uint64_t *c, size_t n, size_t words, size_t b, unsigned
 static void data_init(ham_data *h, size_t nmax, size_t b, size_t d) {
   h->nmax = nmax, h->b = b, h->d = d, h->words = GK_CODE_WORDS(b);
   size_t codes = nmax * TN_SEQ_HEADS * h->words;
-  h->qc = malloc(codes * sizeof(uint64_t)), h->kc = malloc(codes * sizeof(uint64_t));
-  if (!h->qc || !h->kc) exit(1);
+  h->qc = tn_alloc_bytes(codes * sizeof(uint64_t)), h->kc = tn_alloc_bytes(codes * sizeof(uint64_t));
   random_codes(h->qc, nmax * TN_SEQ_HEADS, h->words, b, 1);
   random_codes(h->kc, nmax * TN_SEQ_HEADS, h->words, b, 2);
   h->v = tn_alloc(nmax * TN_SEQ_HEADS * d), h->o = tn_alloc(nmax * TN_SEQ_HEADS * d);

@@ -119,6 +119,10 @@ const gk_variant *tn_variant_for(const tn_results *r, gk_op op);
 double tn_rel_error(const float *got, const float *ref, size_t n);
 /* Deterministic pseudo-random fill in [-1, 1). */
 void tn_fill(float *p, size_t n, unsigned seed);
-float *tn_alloc(size_t floats); /* aligned, zeroed; exits on failure */
+/* 64-byte aligned (a buffer malloc returns starts 16 bytes past a line,
+ * and every row of it then splits lines: a slower, unfair measurement),
+ * zeroed; exits on failure; free() releases it */
+void *tn_alloc_bytes(size_t bytes);
+float *tn_alloc(size_t floats);
 
 #endif
