@@ -190,7 +190,9 @@ GK_SIMD_INLINE void ukr_body(const size_t m, const size_t MR, const size_t NV, s
  * on a 48-wide tile would run its 16-column panel as 48 columns: 0.6x
  * oneDNN's speed instead of 0.8x). Only the corner tile, short in both,
  * computes on padding: one tile per GEMM, against doubling the engine's
- * build time (the sanitizer build's longest step). */
+ * build time (the sanitizer build's longest step). A branch for a vector
+ * count the tile lacks is dead but still compiled: (NV_ > 2 ? 2 : 1)
+ * gives it a count the tile has, so it adds no instantiation. */
 #define UKR_CALL(mm, MR_, NV_)                                                       \
   if (lda) ukr_body(mm, MR_, NV_, kc, a, lda, b, ldb, c, ldc, n, e);                 \
   else ukr_body(mm, MR_, NV_, kc, a, 0, b, ldb, c, ldc, n, e);
