@@ -121,4 +121,9 @@ typedef struct gk_gemm_blocking {
 } gk_gemm_blocking;
 gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr);
 
+/* Rows per block when M rows are cut into blocks of about mc (a multiple
+ * of mr), and the most a block can have, for sizing scratch. */
+size_t gk_gemm_row_block(size_t M, size_t mc, size_t mr);
+size_t gk_gemm_max_row_block(size_t mc, size_t mr);
+
 #endif

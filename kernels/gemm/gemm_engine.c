@@ -501,20 +501,8 @@ HELPER_TILES(DEFINE_TILE)
 
 static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
 
-/* Rows per block when M rows are cut into blocks of about mc: the nearest
- * count of equal blocks, so that none is a sliver. Cut at mc instead,
- * M = 128 on the 14-row tile (mc = 126) ran a block of 2 rows, which
- * streamed every B panel (rank-r: all of U and V) again for 2 rows. A
- * block has at most max_row_block rows (under 1.5 mc, rounded to MR). */
-static size_t row_block(size_t M, size_t mc, size_t MR) {
-  size_t n = (M + mc / 2) / mc;
-  if (n == 0) n = 1;
-  return round_up((M + n - 1) / n, MR);
-}
-static size_t max_row_block(size_t mc, size_t MR) { return round_up(mc + (mc + 1) / 2, MR); }
-
 static size_t core_ws_floats(const tile *t, const gk_gemm_blocking *bl) {
-  return max_row_block(bl->mc, t->mr) * bl->kc + bl->kc * bl->nc + 64;
+  return gk_gemm_max_row_block(bl->mc, t->mr) * bl->kc + bl->kc * bl->nc + 64;
 }
 
 /* mc x nc of C from a packed A block and B micro-panels: each B
@@ -594,8 +582,8 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
    *    the same L1 sets. */
   const int direct_a = MR <= DIRECT_A_MR ||
                        (N <= DIRECT_A_MAX_N && (lda % 1024 != 0 || MR <= SHORT_MR));
-  float *wa = ws, *wb = wa + max_row_block(bl->mc, MR) * bl->kc;
-  const size_t mb = row_block(M, bl->mc, MR);
+  float *wa = ws, *wb = wa + gk_gemm_max_row_block(bl->mc, MR) * bl->kc;
+  const size_t mb = gk_gemm_row_block(M, bl->mc, MR);
   for (size_t jc = 0; jc < N; jc += bl->nc) {
     size_t nc = N - jc < bl->nc ? N - jc : bl->nc;
     for (size_t pc = 0; pc < K; pc += bl->kc) {
@@ -726,7 +714,7 @@ static void lowrank(const tile *t, const tile *narrow, size_t M, const float *X,
       gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)tu->mr, (unsigned)tu->nr);
   size_t core_f = core_ws_floats(t, &bl), core_u = core_ws_floats(tu, &blu);
   if (core_u > core_f) core_f = core_u;
-  size_t wsf = core_f + round_up(max_row_block(bl.mc, t->mr) * r, 16);
+  size_t wsf = core_f + round_up(gk_gemm_max_row_block(bl.mc, t->mr) * r, 16);
   int nt = threads ? threads
                    : gk_threads_for(GK_OP_LOWRANK, 2.0 * (double)M * (double)r * (double)(K + N));
   if (M == 1) nt = 1; /* as dense GEMV: the fork costs what a thread saves */
@@ -769,7 +757,7 @@ static void lowrank(const tile *t, const tile *narrow, size_t M, const float *X,
       size_t i0, i1;
       split(M, (size_t)nt, t->mr, 0, (size_t)tid, &i0, &i1);
       float *T = w + core_f;
-      const size_t mb = row_block(i1 - i0, bl.mc, t->mr);
+      const size_t mb = gk_gemm_row_block(i1 - i0, bl.mc, t->mr);
       for (size_t ic = i0; ic < i1; ic += mb) {
         size_t mc = i1 - ic < mb ? i1 - ic : mb;
         core(tu, &blu, mc, r, K, X + ic * ldx, ldx, &bu, T, r, NULL, GK_ACT_NONE, w);
@@ -792,7 +780,7 @@ static size_t ws_floats(const tile *t, const tile *narrow, size_t r) {
   for (size_t i = 0; i < sizeof others / sizeof *others; i++)
     if (others[i] && tile_ws_floats(others[i]) > f) f = tile_ws_floats(others[i]);
   gk_gemm_blocking bl = gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)t->mr, (unsigned)t->nr);
-  return f + round_up(max_row_block(bl.mc, t->mr) * r, 16);
+  return f + round_up(gk_gemm_max_row_block(bl.mc, t->mr) * r, 16);
 }
 
 /* Panel width U is packed with: the narrow tile's when r fits in it, so

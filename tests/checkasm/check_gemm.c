@@ -92,12 +92,10 @@ static void check(const gk_variant *v) {
     size_t K = ck_rand_range(700, 1100);
     check_shape(v, M, N, K, (gk_weight_layout)(t & 1), t & 1, (gk_activation)(t % 3));
   }
-  /* the most rows the engine runs as one block (row_block in
-   * gemm_engine.c): its packed A block and scratch at their largest */
-  const gk_gemm_impl *im = v->impl;
-  gk_gemm_blocking bl = gk_gemm_blocking_for(v->isa, im->mr, im->nr);
-  if (!ck_failures())
-    check_shape(v, 2 * bl.mc - bl.mc / 2 - 1, 80, bl.kc + 16, GK_WEIGHT_KN, 1, GK_ACT_NONE);
+  /* the packed A block and scratch at their largest */
+  size_t M, K;
+  ck_largest_row_block(v, &M, &K);
+  if (!ck_failures()) check_shape(v, M, 80, K, GK_WEIGHT_KN, 1, GK_ACT_NONE);
 }
 
 typedef struct {

@@ -109,13 +109,12 @@ static void check(const gk_variant *v) {
     check_shape(v, M, N, K, r, (gk_weight_layout)(t & 1), (gk_weight_layout)(t >> 1), t & 1,
                 (gk_activation)(t % 3), 0);
   }
-  /* the most rows run as one block of T (row_block in gemm_engine.c), at
-   * a rank above the others' so that the scratch is sized for this call */
-  const gk_gemm_impl *im = v->impl;
-  gk_gemm_blocking bl = gk_gemm_blocking_for(v->isa, im->mr, im->nr);
+  /* the largest block of T, at a rank above the others' so that the
+   * scratch is sized for this call */
+  size_t M, K;
+  ck_largest_row_block(v, &M, &K);
   if (!ck_failures())
-    check_shape(v, 2 * bl.mc - bl.mc / 2 - 1, 80, bl.kc + 16, 64, GK_WEIGHT_KN, GK_WEIGHT_KN, 1,
-                GK_ACT_NONE, 0);
+    check_shape(v, M, 80, K, 64, GK_WEIGHT_KN, GK_WEIGHT_KN, 1, GK_ACT_NONE, 0);
 }
 
 typedef struct {

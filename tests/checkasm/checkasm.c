@@ -6,6 +6,7 @@
  * Exit status: 0 when nothing failed, 1 otherwise (meson's exit-code
  * protocol). The seed is printed first so any failure can be replayed. */
 #include "checkasm.h"
+#include "kernels/gemm/gemm.h"
 
 #include <float.h>
 #include <inttypes.h>
@@ -301,4 +302,12 @@ int main(int argc, char **argv) {
   printf("checkasm: seed %" PRIu64 "\n", st.seed);
   printf("%d passed, %d failed, %d skipped\n", passed, failed, skipped);
   return failed ? 1 : 0;
+}
+
+void ck_largest_row_block(const gk_variant *v, size_t *M, size_t *K) {
+  const gk_gemm_impl *im = v->impl;
+  gk_gemm_blocking bl = gk_gemm_blocking_for(v->isa, im->mr, im->nr);
+  size_t m = 2 * bl.mc;
+  while (gk_gemm_row_block(m, bl.mc, im->mr) < m) m--;
+  *M = m, *K = bl.kc + 16; /* past one K block: the block at full depth */
 }

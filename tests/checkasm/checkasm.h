@@ -70,6 +70,11 @@ int ck_compare(const char *what, const float *got, size_t ld_got, const double *
  * have absolute sum `mag`: 4·n·FLT_EPSILON·mag plus a tiny absolute floor. */
 double ck_tol_reduction(size_t n, double mag);
 
+/* The most rows of M that the GEMM engine runs as one row block on the
+ * tile of v (a gemm or lowrank variant), with that block's K: the packed A
+ * block, T and the scratch at their largest. */
+void ck_largest_row_block(const gk_variant *v, size_t *M, size_t *K);
+
 /* ------------------------------------------------------------- benching */
 int ck_benching(void);
 /* Median ns of fn(arg) over repeated timed runs of at least ~20 ms total. */
