@@ -87,7 +87,7 @@ GK_API const char *gk_isa_name(gk_isa isa);
 
 /**
  * Name of the kernel variant the dispatcher chose for an op, e.g.
- * gk_chosen_variant("gemm") -> "f32_gemm_ukernel_14x32__avx512". For gemm
+ * gk_chosen_variant("gemm") -> "f32_gemm_ukernel_8x48__avx512". For gemm
  * and lowrank this is the variant of calls above 4 rows and of linear-layer
  * plans; a profile may choose another for decode-sized calls (GK_VERBOSE=1
  * lists both).

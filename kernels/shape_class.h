@@ -12,7 +12,7 @@
  *            memory once per call with next to no reuse, and most of a
  *            tall register tile's rows are padding, so a short, wide tile
  *            can win (on the development Xeon, rank-r 6x64 ran one-row
- *            decode 9-13% faster than the default 14x32, and prefill
+ *            decode 9-13% faster than 14x32, and prefill
  *            slower);
  *   prefill  more rows: prompt processing and batched inference, where the
  *            tile's arithmetic efficiency decides.

@@ -41,9 +41,9 @@ avx512_filters=(
   '^gemm/.*(avx512|peer).*/M=(128|512|2048)/K=(768|3072)/N=(768|3072)/threads=1'
   '^gemm/.*(8x48__avx512|peer:onednn).*/M=(512|2048)/K=(768|3072)/N=(768|3072)/threads=2'
   # fused rank-r (the default tile) vs dense on W = U·V vs the peers' two calls
-  '^lowrank/(f32_lowrank_ukernel_14x32__avx512|dense-packed|peer:onednn|peer:openblas)/M=(32|128|512|2048)/K=768/N=768/r=(16|32|64|128|192|256|384)/threads=1'
-  '^lowrank/(f32_lowrank_ukernel_14x32__avx512|dense-packed|peer:onednn|peer:openblas)/M=(128|512)/K=(768|3072)/N=(768|3072)/r=(16|64|256)/threads=1'
-  '^lowrank/(f32_lowrank_ukernel_14x32__avx512|peer:onednn|peer:openblas)/M=(32|128|512|2048)/K=768/N=768/r=(16|32|64|128|192|256|384)/threads=2'
+  '^lowrank/(f32_lowrank_ukernel_8x48__avx512|dense-packed|peer:onednn|peer:openblas)/M=(32|128|512|2048)/K=768/N=768/r=(16|32|64|128|192|256|384)/threads=1'
+  '^lowrank/(f32_lowrank_ukernel_8x48__avx512|dense-packed|peer:onednn|peer:openblas)/M=(128|512)/K=(768|3072)/N=(768|3072)/r=(16|64|256)/threads=1'
+  '^lowrank/(f32_lowrank_ukernel_8x48__avx512|peer:onednn|peer:openblas)/M=(32|128|512|2048)/K=768/N=768/r=(16|32|64|128|192|256|384)/threads=2'
   # rank crossover: fused at ranks around the break-even against dense on W = U·V
   '^rank-crossover/'
   # plan overhead at tiny shapes
@@ -148,7 +148,7 @@ print("| shape | fused | best peer | peer | speedup | dense on U·V / fused |\n|
 wins = total = 0
 for shape, rows in sorted(split(0, "lowrank").items(),
                           key=lambda kv: [int(x) for x in re.findall(r"\d+", kv[0])]):
-    fused = rows.get("f32_lowrank_ukernel_14x32__avx512")
+    fused = rows.get("f32_lowrank_ukernel_8x48__avx512")
     theirs = {w: t for w, t in rows.items() if w.startswith("peer:")}
     if not fused or not theirs: continue
     bp = min(theirs, key=theirs.get)

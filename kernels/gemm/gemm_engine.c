@@ -461,14 +461,17 @@ static bsrc bsrc_cols(const bsrc *b, size_t j0, size_t nr) {
  *                priority), priorities being the defaults until the tuner
  *                measures. On a Xeon (family 6 model 207) 8x48 was the
  *                fastest dense tile at M = 128-2048 on the BERT shapes,
- *                14x32 the fastest rank-r one (ranks up to 64 waste a
- *                48-wide tile's columns);
+ *                and the fastest rank-r one at K = N = 768: against
+ *                14x32, paired, M = 32-2048, 1.02-1.09x at r >= 128, even
+ *                at r = 16-64 but 0.97-0.98x at M >= 512, r = 32 (14x32
+ *                had led while a narrow last panel still computed on a
+ *                whole tile's padding);
  *   NARROW       a one-vector tile for X·U at ranks up to one vector wide
  *                (12 rows ran 2-4% faster than 28 at r = 16, M = 32-512);
  *   SHORT_TILES  SHORT_MR-row tiles for X·U over L1-aliased rows of X
  *                (see xu_tile), one per nr that X·U can have. */
 #if defined(GK_TARGET_AVX512)
-#define GEMM_TILES(X) X(14, 32, 1, 2) X(8, 48, 2, 1) X(6, 64, 1, 1) X(12, 32, 1, 1) X(28, 16, 0, 0)
+#define GEMM_TILES(X) X(14, 32, 1, 1) X(8, 48, 2, 2) X(6, 64, 1, 1) X(12, 32, 1, 1) X(28, 16, 0, 0)
 #define HELPER_TILES(X) X(12, 16) X(8, 16) X(8, 32)
 #define NARROW (&tile_12x16)
 #define SHORT_TILES &tile_8x16, &tile_8x32
