@@ -466,29 +466,33 @@ static bsrc bsrc_cols(const bsrc *b, size_t j0, size_t nr) {
  *                at r = 16-64 but 0.97-0.98x at M >= 512, r = 32 (14x32
  *                had led while a narrow last panel still computed on a
  *                whole tile's padding);
- *   NARROW       a one-vector tile for X·U at ranks up to one vector wide
- *                (12 rows ran 2-4% faster than 28 at r = 16, M = 32-512);
+ *   XU_TILES     narrower tiles for X·U, by increasing nr: at ranks up to
+ *                one's width X·U runs on it instead of on a wider
+ *                registered tile, whose rows then hold fewer accumulators
+ *                (see narrow_for). 12x16 ran 2-4% faster than 28x16 at
+ *                r = 16, M = 32-512; 14x32 under 8x48 at r = 24-32,
+ *                M = 32-2048, 1.00-1.07x the whole rank-r product;
  *   SHORT_TILES  SHORT_MR-row tiles for X·U over L1-aliased rows of X
  *                (see xu_tile), one per nr that X·U can have. */
 #if defined(GK_TARGET_AVX512)
 #define GEMM_TILES(X) X(14, 32, 1, 1) X(8, 48, 2, 2) X(6, 64, 1, 1) X(12, 32, 1, 1) X(28, 16, 0, 0)
 #define HELPER_TILES(X) X(12, 16) X(8, 16) X(8, 32)
-#define NARROW (&tile_12x16)
+#define XU_TILES &tile_12x16, &tile_14x32
 #define SHORT_TILES &tile_8x16, &tile_8x32
 #elif defined(GK_TARGET_AVX2)
 #define GEMM_TILES(X) X(6, 16, 1, 1) X(4, 24, 0, 0)
 #define HELPER_TILES(X) X(12, 8) X(8, 8)
-#define NARROW (&tile_12x8)
+#define XU_TILES &tile_12x8
 #define SHORT_TILES &tile_8x8
 #elif defined(GK_TARGET_NEON)
 #define GEMM_TILES(X) X(8, 12, 1, 1) X(6, 16, 0, 0)
 #define HELPER_TILES(X)
-#define NARROW NULL
+#define XU_TILES NULL
 #define SHORT_TILES NULL
 #else
 #define GEMM_TILES(X) X(4, 4, 0, 0)
 #define HELPER_TILES(X)
-#define NARROW NULL
+#define XU_TILES NULL
 #define SHORT_TILES NULL
 #endif
 
@@ -691,13 +695,23 @@ static void dense(const tile *t, size_t M, size_t N, size_t K, const float *X, s
   }
 }
 
+static const tile *const xu_tiles[] = {XU_TILES};
+
+/* The narrowest X·U tile at least r wide and narrower than t, or NULL. */
+static const tile *narrow_for(const tile *t, size_t r) {
+  for (size_t i = 0; i < sizeof xu_tiles / sizeof *xu_tiles; i++)
+    if (xu_tiles[i] && r <= xu_tiles[i]->nr && xu_tiles[i]->nr < t->nr) return xu_tiles[i];
+  return NULL;
+}
+
 /* The tile X·U runs on: U's panel width (see u_nr) fixes nr. X is read
  * in place for r <= DIRECT_A_MAX_N; rows of X a multiple of 4 KiB apart
  * all fall into the same L1 sets, so those are read at most SHORT_MR at
  * a time (K = 3072, r = 16: 0.71x -> 1.04x oneDNN's two calls, where
  * packing X instead cost more than the product). */
-static const tile *xu_tile(const tile *t, const tile *narrow, size_t unr, size_t ldx) {
-  const tile *tu = narrow && unr == narrow->nr ? narrow : t;
+static const tile *xu_tile(const tile *t, size_t unr, size_t ldx) {
+  const tile *tu = narrow_for(t, unr);
+  if (!tu || tu->nr != unr) tu = t;
   const tile *shorts[] = {SHORT_TILES};
   if (ldx % 1024 == 0 && tu->mr > SHORT_MR)
     for (size_t i = 0; i < sizeof shorts / sizeof *shorts; i++)
@@ -707,11 +721,11 @@ static const tile *xu_tile(const tile *t, const tile *narrow, size_t unr, size_t
 
 /* Fused rank-r, rows split across threads: per block of mc rows,
  * T = X_blk·U (mc x r, L2) then Y_blk = act(T·V + bias). */
-static void lowrank(const tile *t, const tile *narrow, size_t M, const float *X, size_t ldx,
+static void lowrank(const tile *t, size_t M, const float *X, size_t ldx,
                     const gk_packed_b *U, const gk_packed_b *V, const float *bias,
                     gk_activation act, float *Y, size_t ldy, int threads, const gk_gemm_ws *ws) {
   const size_t K = U->K, r = U->N, N = V->N;
-  const tile *tu = xu_tile(t, narrow, U->nr, ldx);
+  const tile *tu = xu_tile(t, U->nr, ldx);
   gk_gemm_blocking bl = gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)t->mr, (unsigned)t->nr);
   gk_gemm_blocking blu =
       gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)tu->mr, (unsigned)tu->nr);
@@ -777,20 +791,20 @@ static size_t tile_ws_floats(const tile *t) {
 
 /* Scratch of the rank-r path: the largest of what its tiles' cores need
  * (whichever X·U runs on, see xu_tile), plus T. */
-static size_t ws_floats(const tile *t, const tile *narrow, size_t r) {
+static size_t ws_floats(const tile *t, size_t r) {
   size_t f = tile_ws_floats(t);
-  const tile *others[] = {narrow, SHORT_TILES};
+  const tile *others[] = {XU_TILES, SHORT_TILES};
   for (size_t i = 0; i < sizeof others / sizeof *others; i++)
     if (others[i] && tile_ws_floats(others[i]) > f) f = tile_ws_floats(others[i]);
   gk_gemm_blocking bl = gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)t->mr, (unsigned)t->nr);
   return f + round_up(gk_gemm_max_row_block(bl.mc, t->mr) * r, 16);
 }
 
-/* Panel width U is packed with: the narrow tile's when r fits in it, so
- * X·U for small ranks does not compute on zero padding. */
-static unsigned u_nr(const tile *t, const tile *narrow, size_t r) {
-  return narrow && r <= narrow->nr && narrow->nr < t->nr ? (unsigned)narrow->nr
-                                                         : (unsigned)t->nr;
+/* Panel width U is packed with: a narrower X·U tile's when r fits in it,
+ * so X·U for small ranks does not compute on zero padding. */
+static unsigned u_nr(const tile *t, size_t r) {
+  const tile *n = narrow_for(t, r);
+  return (unsigned)(n ? n->nr : t->nr);
 }
 
 /* ------------------------------------------------------------ variants */
@@ -819,13 +833,13 @@ static unsigned u_nr(const tile *t, const tile *narrow, size_t r) {
                                     const gk_packed_b *U, const gk_packed_b *V,              \
                                     const float *bias, gk_activation act, float *Y,          \
                                     size_t ldy, int threads, const gk_gemm_ws *ws) {         \
-    lowrank(&tile_##MR_##x##NR_, NARROW, M, X, ldx, U, V, bias, act, Y, ldy, threads, ws);  \
+    lowrank(&tile_##MR_##x##NR_, M, X, ldx, U, V, bias, act, Y, ldy, threads, ws);  \
   }                                                                                          \
   static size_t ws_##MR_##x##NR_(size_t M, size_t N, size_t K, size_t r) {                  \
     (void)M, (void)N, (void)K;                                                               \
-    return ws_floats(&tile_##MR_##x##NR_, NARROW, r);                                       \
+    return ws_floats(&tile_##MR_##x##NR_, r);                                               \
   }                                                                                          \
-  static unsigned u_nr_##MR_##x##NR_(size_t r) { return u_nr(&tile_##MR_##x##NR_, NARROW, r); } \
+  static unsigned u_nr_##MR_##x##NR_(size_t r) { return u_nr(&tile_##MR_##x##NR_, r); } \
   static const gk_gemm_impl impl_##MR_##x##NR_ = {                                          \
       MR_, NR_, run_##MR_##x##NR_, pack_##MR_##x##NR_, run_packed_##MR_##x##NR_,        \
       lowrank_##MR_##x##NR_, ws_##MR_##x##NR_, u_nr_##MR_##x##NR_, pack_full};              \

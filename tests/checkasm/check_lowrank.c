@@ -99,6 +99,7 @@ static void check(const gk_variant *v) {
   check_shape(v, 17, 33, 16, 16, GK_WEIGHT_NK, GK_WEIGHT_NK, 1, GK_ACT_NONE, 0);
   /* rows of X a multiple of 4 KiB apart: X·U on the short tiles */
   check_shape(v, 41, 70, 1024, 16, GK_WEIGHT_KN, GK_WEIGHT_KN, 1, GK_ACT_NONE, 1024);
+  check_shape(v, 37, 100, 1024, 24, GK_WEIGHT_NK, GK_WEIGHT_KN, 0, GK_ACT_NONE, 1024);
   check_shape(v, 30, 50, 1000, 40, GK_WEIGHT_NK, GK_WEIGHT_KN, 0, GK_ACT_GELU, 2048);
   check_shape(v, 21, 9, 1024, 5, GK_WEIGHT_KN, GK_WEIGHT_NK, 1, GK_ACT_RELU, 1024);
   for (int t = 0; t < 4 && !ck_failures(); t++) {
