@@ -17,6 +17,26 @@
 #include <string.h>
 #include <time.h>
 
+/* Under AddressSanitizer the guard zones are poisoned, so that a kernel
+ * reading past a matrix (a full vector over its last row's end, which
+ * outside the tests may cross into an unmapped page) is reported, not
+ * just one writing there. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CK_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define CK_ASAN 1
+#endif
+#endif
+#ifdef CK_ASAN
+#include <sanitizer/asan_interface.h>
+#define ck_poison(p, n) ASAN_POISON_MEMORY_REGION(p, (n) * sizeof(float))
+#define ck_unpoison(p, n) ASAN_UNPOISON_MEMORY_REGION(p, (n) * sizeof(float))
+#else
+#define ck_poison(p, n) ((void)(p), (void)(n))
+#define ck_unpoison(p, n) ((void)(p), (void)(n))
+#endif
+
 /* Every op's checker. A new op adds its line here. */
 extern const ck_checker ck_check_gemm;
 extern const ck_checker ck_check_lowrank;
@@ -103,6 +123,16 @@ size_t ck_pick_ld(size_t cols) {
   }
 }
 
+/* Off for --selftest, whose mutants write into the guards on purpose for
+ * ck_buf_check to find. */
+static int guards_poisoned = 1;
+
+static void poison_guards(const ck_buf *b) {
+  if (!guards_poisoned) return;
+  ck_poison(b->base, b->offset);
+  ck_poison(b->base + (b->total - CK_GUARD), CK_GUARD);
+}
+
 ck_buf ck_buf_new(size_t rows, size_t cols, size_t ld) {
   ck_buf b = {0};
   b.rows = rows, b.cols = cols, b.ld = ld;
@@ -116,6 +146,7 @@ ck_buf ck_buf_new(size_t rows, size_t cols, size_t ld) {
   float s = sentinel();
   for (size_t i = 0; i < b.total; i++) b.base[i] = s;
   b.data = b.base + b.offset;
+  poison_guards(&b);
   return b;
 }
 
@@ -124,7 +155,9 @@ void ck_buf_fill(ck_buf *b) {
 }
 
 int ck_buf_check(const ck_buf *b, const char *what) {
-  for (size_t i = 0; i < b->total; i++) {
+  ck_unpoison(b->base, b->total);
+  int ok = 1;
+  for (size_t i = 0; i < b->total && ok; i++) {
     size_t rel = i - b->offset;
     int inside = i >= b->offset && rel / b->ld < b->rows && rel % b->ld < b->cols;
     if (!inside && !is_sentinel(b->base[i])) {
@@ -132,13 +165,15 @@ int ck_buf_check(const ck_buf *b, const char *what) {
       else if (rel / b->ld >= b->rows) ck_fail("%s: wrote past the output's end", what);
       else ck_fail("%s: wrote into the leading-dimension gap (row %zu, col %zu)", what,
                    rel / b->ld, rel % b->ld);
-      return 0;
+      ok = 0;
     }
   }
-  return 1;
+  poison_guards(b);
+  return ok;
 }
 
 void ck_buf_free(ck_buf *b) {
+  ck_unpoison(b->base, b->total);
   gk_aligned_free(b->base);
   b->base = b->data = NULL;
 }
@@ -259,6 +294,7 @@ int main(int argc, char **argv) {
 
   if (selftest) {
     st.quiet = 1;
+    guards_poisoned = 0;
     st.rng = st.seed;
     int missed = ck_selftest_gemm();
     printf("%s\n", missed ? "selftest: FAILED" : "selftest: every mutant caught");
