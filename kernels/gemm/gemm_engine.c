@@ -44,7 +44,6 @@ typedef struct epi {
   int last;          /* last K block: add bias */
   const float *pf;   /* one cache line per k step to prefetch, or NULL, */
   size_t pf_stride;  /* this many floats apart */
-  float *pack;       /* B read in place: store each k's NR values here (packed) */
 } epi;
 
 /* a: packed A micro-panel (lda = 0) or row-major A rows (stride lda). */
@@ -87,14 +86,13 @@ GK_SIMD_INLINE gk_vf fma_bcast(const float *a, gk_vf b, gk_vf acc) {
 #endif
 
 /* acc += A·B over kc k steps (see ukr_body). `extras` is a compile-time
- * constant: 0 instantiates the plain loop, without the prefetch and packing
- * checks (two tests, a load and a multiply per k step that GCC does not
- * take out of the loop itself) that only a few tiles per panel need. */
+ * constant: 0 instantiates the plain loop, without the prefetch check (a
+ * test, a load and a multiply per k step that GCC does not take out of the
+ * loop itself) that only a few tiles per panel need. */
 GK_SIMD_INLINE void k_steps(const size_t m, const size_t MR, const size_t NV, size_t kc,
                             const float *__restrict a, const size_t lda,
                             const float *__restrict b, size_t ldb, gk_vf acc[][MAX_NV],
-                            const int extras, const float *pf, size_t pf_stride,
-                            float *__restrict pk) {
+                            const int extras, const float *pf, size_t pf_stride) {
   /* Rows of A read in place: one base pointer per three rows, the other
    * two at base + lda and base + 2·lda, which x86 addresses as base +
    * index·4 and base + index·8 from a single lda register. Pointers to
@@ -109,11 +107,6 @@ GK_SIMD_INLINE void k_steps(const size_t m, const size_t MR, const size_t NV, si
     if (extras && pf) __builtin_prefetch(pf + k * pf_stride);
 #pragma GCC unroll 4
     for (size_t v = 0; v < NV; v++) bv[v] = vf_loadu(b + v * L);
-    if (extras && pk) {
-#pragma GCC unroll 4
-      for (size_t v = 0; v < NV; v++) vf_store(pk + v * L, bv[v]);
-      pk += NV * L;
-    }
 #pragma GCC unroll 28
     for (size_t i = 0; i < m; i++) {
       const float *ai_p = lda ? rows[i / 3] + i % 3 * lda : a + i;
@@ -160,10 +153,10 @@ GK_SIMD_INLINE void ukr_body(const size_t m, const size_t MR, const size_t NV, s
 #pragma GCC unroll 4
     for (size_t v = 0; v < NV; v++) acc[i][v] = vf_zero();
   }
-  if (e->pf || e->pack)
-    k_steps(m, MR, NV, kc, a, lda, b, ldb, acc, 1, e->pf, e->pf_stride, e->pack);
+  if (e->pf)
+    k_steps(m, MR, NV, kc, a, lda, b, ldb, acc, 1, e->pf, e->pf_stride);
   else
-    k_steps(m, MR, NV, kc, a, lda, b, ldb, acc, 0, NULL, 0, NULL);
+    k_steps(m, MR, NV, kc, a, lda, b, ldb, acc, 0, NULL, 0);
   const int accumulate = e->accumulate;
   const float *bias = e->last ? e->bias : NULL;
   if (n == NV * L) {
@@ -414,10 +407,10 @@ static void gemv_nk(size_t N, size_t K, const float *__restrict x, const float *
 
 /* ------------------------------------------------------- the B operand */
 
-/* B_RAW_PACK: packed block by block before use; B_RAW_FUSED: KN rows
- * packed by the first row block's micro-kernels as they read them (see
- * macro_kernel). */
-enum { B_PACKED, B_RAW_PACK, B_RAW_FUSED };
+/* B_PACKED: panels packed beforehand (plans, rank-r factors); B_RAW: the
+ * caller's weights, packed block by block before use or, KN rows at short
+ * M, read in place (see raw_in_place). */
+enum { B_PACKED, B_RAW };
 typedef struct bsrc {
   int kind;
   const float *p;
@@ -435,11 +428,11 @@ static bsrc bsrc_cols(const bsrc *b, size_t j0, size_t nr) {
   return s;
 }
 
-/* Raw KN weights are packed on the fly for short M, where a separate
- * packing pass is a large share of the time (M = 64, 768 x 768: 0.85x
- * instead of 0.78x oneDNN's time); from M = 128 on the first tile's
- * strided row reads cost as much as the pass they save. */
-#define FUSED_PACK_MAX_M 64
+/* Raw KN rows of B are read in place, without packing, by up to this many
+ * row tiles (of M), or up to the second when W's rows are a multiple of
+ * 4 KiB apart (see raw_in_place). */
+#define IN_PLACE_MAX_TILES 24
+#define IN_PLACE_MAX_TILES_ALIASED 8
 #define DIRECT_A_MAX_N 64
 /* Rows of A read in place at once when they alias in L1 (ldx a multiple
  * of 1024 floats): fewer than L1's ways (12 on the Xeon measured) leave
@@ -518,16 +511,13 @@ static size_t core_ws_floats(const tile *t, const gk_gemm_blocking *bl) {
  * tiles of each column panel prefetch the next B micro-panel (from L3 or
  * memory: plans' packed weights rarely fit L2), one line per k step.
  *
- * pack != NULL: B at bp is raw KN rows (stride ldb), packed on the fly:
- * the first tile of each full column panel reads the rows in place and
- * stores what it loads into panel q at pack + q·kc·nr, which the other
- * tiles then read (the edge panel is packed there beforehand). This
- * saves pack_b's separate pass over B: at M = 128 that pass was 17% of
- * the time, B being read from memory and written to L2 before use. */
+ * edge != NULL: B at bp is raw KN rows (stride ldb) read in place, and
+ * the last panel, narrower than nr, is read packed from edge instead (its
+ * last vector would read past the rows' ends). */
 static void macro_kernel(const tile *t, size_t mc, size_t nc, size_t kc, const float *ap,
-                         size_t lda, const float *bp, size_t pstride, size_t ldb, float *pack,
-                         int rows_outer, float *C, size_t ldc, const float *bias,
-                         gk_activation act, int accumulate, int last) {
+                         size_t lda, const float *bp, size_t pstride, size_t ldb,
+                         const float *edge, int rows_outer, float *C, size_t ldc,
+                         const float *bias, gk_activation act, int accumulate, int last) {
   const size_t MR = t->mr, NR = t->nr;
   const size_t panels = (nc + NR - 1) / NR, tiles = (mc + MR - 1) / MR;
   const size_t outer = rows_outer ? tiles : panels, inner = rows_outer ? panels : tiles;
@@ -539,11 +529,7 @@ static void macro_kernel(const tile *t, size_t mc, size_t nc, size_t kc, const f
       const float *a = ap + (lda ? ir * lda : ir * kc);
       const float *b = bp + q * pstride;
       size_t lb = ldb;
-      float *packing = NULL;
-      if (pack) { /* tile 0 packs full panels as it reads them; the rest read the copy */
-        if (p == 0 && n == NR) packing = pack + q * kc * NR;
-        else b = pack + q * kc * NR, lb = NR;
-      }
+      if (edge && n < NR) b = edge, lb = NR;
       /* columns outer: the first NR/16 tiles of a panel prefetch one
        * 16-float line of the next micro-panel per k step: packed panels
        * line after line; rows read in place (ldb > NR) one column of
@@ -552,11 +538,28 @@ static void macro_kernel(const tile *t, size_t mc, size_t nc, size_t kc, const f
       if (!rows_outer && q + 1 < panels && p < NR / 16)
         pf = bp + (q + 1) * pstride + (ldb == NR ? p * kc * 16 : p * 16);
       float *c = C + ir * ldc + jr;
-      epi e = {bias ? bias + jr : NULL, accumulate, last, pf, ldb == NR ? 16 : ldb, packing};
+      epi e = {bias ? bias + jr : NULL, accumulate, last, pf, ldb == NR ? 16 : ldb};
       t->ukr(m, kc, a, lda, b, lb, c, ldc, n, &e);
       if (last && act != GK_ACT_NONE)
         for (size_t r = 0; r < m; r++) GK_FN(gk_epilogue_row)(c + r * ldc, NULL, n, act);
     }
+}
+
+/* Whether raw B is read in place rather than packed: KN rows under few
+ * row tiles, where a packing pass (B from L3 or memory into L2, then read
+ * from there) costs more than every tile reading the rows at their
+ * stride, which no hardware prefetcher follows; the more tiles read a
+ * panel, the more packing it pays for. Paired on a Xeon (family 6 model
+ * 207), against packing, K = 768-3072, N = 768-2304: 8x48 at M = 96-192
+ * (12-24 tiles) 1.03-1.10x, M = 256-512 0.93-1.0x; 14x32 at M = 128-256
+ * (10-19 tiles) 1.03-1.06x, M = 320 1.0x; AVX2 6x16 at M = 64-144 (11-24
+ * tiles) 1.01-1.08x, M = 192 (32) 0.95x. Rows 4 KiB apart share L1's
+ * sets: 16 tiles reading them stall (8x48, M = 128, N = 3072: 0.70x), 8
+ * do not (M = 64: 1.01x). Up to 8 tiles this replaced packing by the
+ * first tile of each panel, which it matched (0.98-1.02x). */
+static int raw_in_place(const bsrc *B, size_t M, size_t MR) {
+  if (B->kind != B_RAW || B->layout != GK_WEIGHT_KN) return 0;
+  return (M + MR - 1) / MR <= (B->ld % 1024 ? IN_PLACE_MAX_TILES : IN_PLACE_MAX_TILES_ALIASED);
 }
 
 /* One thread's GEMM: C (M x N) = act(A·B + bias), A raw row-major. */
@@ -576,7 +579,7 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
     GK_FN(gk_epilogue_row)(C, bias, N, act);
     return;
   }
-  const int fused = B->kind == B_RAW_FUSED;
+  const int in_place = raw_in_place(B, M, MR);
   /* A read in place when its packing would not pay:
    *  - tiles of at most DIRECT_A_MR rows, whose rows' lines fit L1's ways
    *    even when they alias. On 64-byte-aligned rows either way runs at
@@ -595,15 +598,16 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
     size_t nc = N - jc < bl->nc ? N - jc : bl->nc;
     for (size_t pc = 0; pc < K; pc += bl->kc) {
       size_t kc = K - pc < bl->kc ? K - pc : bl->kc;
-      const float *bp;
+      const float *bp, *edge = NULL;
       size_t pstride, ldb;
       if (B->kind == B_PACKED) {
         bp = B->p + jc / NR * B->ktot * NR + pc * NR, pstride = B->ktot * NR, ldb = NR;
-      } else if (fused) {
+      } else if (in_place) {
         bp = B->p + pc * B->ld + jc, pstride = NR, ldb = B->ld;
-        if (nc % NR) { /* the edge panel, into its slot of the packed block */
+        if (nc % NR) {
           size_t j = nc - nc % NR;
-          pack_b(B->p, B->ld, GK_WEIGHT_KN, pc, kc, jc + j, nc - j, NR, wb + j * kc, kc * NR);
+          pack_b(B->p, B->ld, GK_WEIGHT_KN, pc, kc, jc + j, nc - j, NR, wb, kc * NR);
+          edge = wb;
         }
       } else {
         pack_b(B->p, B->ld, B->layout, pc, kc, jc, nc, NR, wb, kc * NR);
@@ -621,12 +625,8 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
         size_t mc = M - ic < mb ? M - ic : mb;
         const float *ap = A + ic * lda + pc;
         if (!direct_a) pack_a(ap, lda, mc, kc, MR, wa), ap = wa;
-        /* raw KN rows: the first row block packs them into wb as it goes */
-        const int packing = fused && ic == 0;
-        macro_kernel(t, mc, nc, kc, ap, direct_a ? lda : 0, fused && ic ? wb : bp,
-                     fused && ic ? kc * NR : pstride, fused && ic ? NR : ldb,
-                     packing ? wb : NULL, rows_outer, C + ic * ldc + jc, ldc,
-                     bias ? bias + jc : NULL, act, accumulate, last);
+        macro_kernel(t, mc, nc, kc, ap, direct_a ? lda : 0, bp, pstride, ldb, edge, rows_outer,
+                     C + ic * ldc + jc, ldc, bias ? bias + jc : NULL, act, accumulate, last);
       }
     }
   }
@@ -665,15 +665,12 @@ static void dense(const tile *t, size_t M, size_t N, size_t K, const float *X, s
   size_t wsf = core_ws_floats(t, &bl);
   int nt = threads ? threads : gk_threads_for(GK_OP_GEMM, 2.0 * (double)M * (double)N * (double)K);
   if (M == 1) nt = 1;
-  bsrc b = *B;
-  if (b.kind != B_PACKED && b.layout == GK_WEIGHT_KN && M <= FUSED_PACK_MAX_M)
-    b.kind = B_RAW_FUSED;
   if (nt <= 1) {
-    core(t, &bl, M, N, K, X, ldx, &b, Y, ldy, bias, act, gk_gemm_ws_get(ws, 0, wsf));
+    core(t, &bl, M, N, K, X, ldx, B, Y, ldy, bias, act, gk_gemm_ws_get(ws, 0, wsf));
     return;
   }
   int tm = 1, tn = 1;
-  grid(t, &bl, M, N, K, b.kind != B_PACKED, nt, &tm, &tn);
+  grid(t, &bl, M, N, K, B->kind != B_PACKED, nt, &tm, &tn);
 #pragma omp parallel num_threads(nt)
   {
 #ifdef _OPENMP
@@ -687,7 +684,7 @@ static void dense(const tile *t, size_t M, size_t N, size_t K, const float *X, s
       split(N, (size_t)tn, t->nr, 1, (size_t)(tid % tn), &j0, &j1); /* packed panels */
       float *w = gk_gemm_ws_get(ws, tid, wsf);
       if (i1 > i0 && j1 > j0 && w) {
-        bsrc bs = bsrc_cols(&b, j0, t->nr);
+        bsrc bs = bsrc_cols(B, j0, t->nr);
         core(t, &bl, i1 - i0, j1 - j0, K, X + i0 * ldx, ldx, &bs, Y + i0 * ldy + j0, ldy,
              bias ? bias + j0 : NULL, act, w);
       }
@@ -814,7 +811,7 @@ static unsigned u_nr(const tile *t, size_t r) {
 
 #define GEMM_TILE(MR_, NR_, PRIO_, LR_PRIO_)                                                 \
   static void run_##MR_##x##NR_(const gk_gemm_args *a) {                                     \
-    bsrc b = {B_RAW_PACK, a->W, a->ldw, a->layout, 0};                                      \
+    bsrc b = {B_RAW, a->W, a->ldw, a->layout, 0};                                      \
     dense(&tile_##MR_##x##NR_, a->M, a->N, a->K, a->X, a->ldx, &b, a->bias, a->act, a->Y,   \
           a->ldy, a->threads, NULL);                                                         \
   }                                                                                          \

@@ -33,10 +33,11 @@ static void reference(const gk_gemm_args *a, double *ref, double *tol) {
     }
 }
 
+/* ldw: W's leading dimension, 0 for a drawn one */
 static void check_shape(const gk_variant *v, size_t M, size_t N, size_t K,
-                        gk_weight_layout layout, int use_bias, gk_activation act) {
+                        gk_weight_layout layout, int use_bias, gk_activation act, size_t ldw) {
   size_t wr = layout == GK_WEIGHT_KN ? K : N, wc = layout == GK_WEIGHT_KN ? N : K;
-  ck_buf X = ck_buf_new(M, K, ck_pick_ld(K)), W = ck_buf_new(wr, wc, ck_pick_ld(wc));
+  ck_buf X = ck_buf_new(M, K, ck_pick_ld(K)), W = ck_buf_new(wr, wc, ldw ? ldw : ck_pick_ld(wc));
   ck_buf B = ck_buf_new(1, N, N), Y = ck_buf_new(M, N, ck_pick_ld(N));
   ck_buf_fill(&X), ck_buf_fill(&W), ck_buf_fill(&B);
   gk_gemm_args a = {M, N, K, X.data, X.ld, W.data, W.ld, layout,
@@ -80,7 +81,7 @@ static void check(const gk_variant *v) {
   for (int layout = 0; layout < 2; layout++)
     for (int t = 0; t < 40 && !ck_failures(); t++) {
       size_t M = edges[ck_rand() % ne], N = edges[ck_rand() % ne], K = edges[ck_rand() % ne];
-      check_shape(v, M, N, K, (gk_weight_layout)layout, t & 1, (gk_activation)(t % 3));
+      check_shape(v, M, N, K, (gk_weight_layout)layout, t & 1, (gk_activation)(t % 3), 0);
     }
   /* larger shapes that cross cache blocks (K past kc, at most 768), kept
    * modest for the float64 reference under qemu */
@@ -90,12 +91,19 @@ static void check(const gk_variant *v) {
     size_t M = ck_rand_range(20, 130);
     size_t N = ck_rand_range(40, 200);
     size_t K = ck_rand_range(700, 1100);
-    check_shape(v, M, N, K, (gk_weight_layout)(t & 1), t & 1, (gk_activation)(t % 3));
+    check_shape(v, M, N, K, (gk_weight_layout)(t & 1), t & 1, (gk_activation)(t % 3), 0);
   }
+  /* raw KN weights on each side of the in-place bounds (rows of W read
+   * by every tile up to 24 row tiles, 8 when W's rows are 4 KiB apart;
+   * packed beyond: which side a shape falls on depends on the tile), with
+   * a narrow last panel */
+  if (!ck_failures()) check_shape(v, 200, 70, 800, GK_WEIGHT_KN, 1, GK_ACT_NONE, 0);
+  if (!ck_failures()) check_shape(v, 80, 1000, 200, GK_WEIGHT_KN, 0, GK_ACT_RELU, 1024);
+  if (!ck_failures()) check_shape(v, 50, 1000, 200, GK_WEIGHT_KN, 1, GK_ACT_NONE, 1024);
   /* the packed A block and scratch at their largest */
   size_t M, K;
   ck_largest_row_block(v, &M, &K);
-  if (!ck_failures()) check_shape(v, M, 80, K, GK_WEIGHT_KN, 1, GK_ACT_NONE);
+  if (!ck_failures()) check_shape(v, M, 80, K, GK_WEIGHT_KN, 1, GK_ACT_NONE, 0);
 }
 
 typedef struct {
