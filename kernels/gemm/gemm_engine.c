@@ -811,7 +811,7 @@ static unsigned u_nr(const tile *t, size_t r) {
 
 #define GEMM_TILE(MR_, NR_, PRIO_, LR_PRIO_)                                                 \
   static void run_##MR_##x##NR_(const gk_gemm_args *a) {                                     \
-    bsrc b = {B_RAW, a->W, a->ldw, a->layout, 0};                                      \
+    bsrc b = {B_RAW, a->W, a->ldw, a->layout, 0};                                            \
     dense(&tile_##MR_##x##NR_, a->M, a->N, a->K, a->X, a->ldx, &b, a->bias, a->act, a->Y,   \
           a->ldy, a->threads, NULL);                                                         \
   }                                                                                          \
@@ -830,13 +830,13 @@ static unsigned u_nr(const tile *t, size_t r) {
                                     const gk_packed_b *U, const gk_packed_b *V,              \
                                     const float *bias, gk_activation act, float *Y,          \
                                     size_t ldy, int threads, const gk_gemm_ws *ws) {         \
-    lowrank(&tile_##MR_##x##NR_, M, X, ldx, U, V, bias, act, Y, ldy, threads, ws);  \
+    lowrank(&tile_##MR_##x##NR_, M, X, ldx, U, V, bias, act, Y, ldy, threads, ws);           \
   }                                                                                          \
   static size_t ws_##MR_##x##NR_(size_t M, size_t N, size_t K, size_t r) {                  \
     (void)M, (void)N, (void)K;                                                               \
-    return ws_floats(&tile_##MR_##x##NR_, r);                                               \
+    return ws_floats(&tile_##MR_##x##NR_, r);                                                \
   }                                                                                          \
-  static unsigned u_nr_##MR_##x##NR_(size_t r) { return u_nr(&tile_##MR_##x##NR_, r); } \
+  static unsigned u_nr_##MR_##x##NR_(size_t r) { return u_nr(&tile_##MR_##x##NR_, r); }      \
   static const gk_gemm_impl impl_##MR_##x##NR_ = {                                          \
       MR_, NR_, run_##MR_##x##NR_, pack_##MR_##x##NR_, run_packed_##MR_##x##NR_,        \
       lowrank_##MR_##x##NR_, ws_##MR_##x##NR_, u_nr_##MR_##x##NR_, pack_full};              \
