@@ -47,6 +47,9 @@ void gk_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void *gk_aligned_alloc(size_t bytes); /* 64-byte aligned, NULL on failure */
 void gk_aligned_free(void *p);
 
+/* v rounded up to a multiple of m (m > 0). */
+static inline size_t gk_round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
+
 /* a*b into *out; returns 0 on overflow. */
 static inline int gk_mul_ok(size_t a, size_t b, size_t *out) {
   return !__builtin_mul_overflow(a, b, out);

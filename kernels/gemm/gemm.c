@@ -177,8 +177,6 @@ gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr) {
   return b;
 }
 
-static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
-
 /* The nearest count of equal blocks to M / mc, so that none is a sliver.
  * Cut at mc instead, M = 128 on the 14-row tile (mc = 126) ran a block of
  * 2 rows, which streamed every B panel (rank-r: all of U and V) again for
@@ -186,7 +184,7 @@ static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
 size_t gk_gemm_row_block(size_t M, size_t mc, size_t mr) {
   size_t n = (M + mc / 2) / mc;
   if (n == 0) n = 1;
-  return round_up((M + n - 1) / n, mr);
+  return gk_round_up((M + n - 1) / n, mr);
 }
 
-size_t gk_gemm_max_row_block(size_t mc, size_t mr) { return round_up(mc + (mc + 1) / 2, mr); }
+size_t gk_gemm_max_row_block(size_t mc, size_t mr) { return gk_round_up(mc + (mc + 1) / 2, mr); }

@@ -499,8 +499,6 @@ HELPER_TILES(DEFINE_TILE)
 
 /* ------------------------------------------------------------- driver */
 
-static size_t round_up(size_t v, size_t m) { return (v + m - 1) / m * m; }
-
 static size_t core_ws_floats(const tile *t, const gk_gemm_blocking *bl) {
   return gk_gemm_max_row_block(bl->mc, t->mr) * bl->kc + bl->kc * bl->nc + 64;
 }
@@ -637,7 +635,7 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
 static void split(size_t n, size_t parts, size_t align, int strict, size_t i, size_t *lo,
                   size_t *hi) {
   if (!strict && n < 8 * align * parts) align = 1;
-  size_t chunk = round_up((n + parts - 1) / parts, align);
+  size_t chunk = gk_round_up((n + parts - 1) / parts, align);
   *lo = i * chunk < n ? i * chunk : n;
   *hi = *lo + chunk < n ? *lo + chunk : n;
 }
@@ -650,8 +648,8 @@ static void grid(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
   for (int a = 1; a <= nt; a++) {
     if (nt % a) continue;
     int b = nt / a;
-    double rows = (double)round_up((M + a - 1) / a, t->mr);
-    double cols = (double)round_up((N + b - 1) / b, t->nr);
+    double rows = (double)gk_round_up((M + a - 1) / a, t->mr);
+    double cols = (double)gk_round_up((N + b - 1) / b, t->nr);
     double cost = 2.0 * rows * cols * (double)K + 32.0 * (double)K * rows * (cols / (double)bl->nc + 1.0);
     if (raw_b) cost += 32.0 * (double)K * cols;
     if (a == 1 || cost < best) best = cost, *tm = a, *tn = b;
@@ -716,6 +714,12 @@ static const tile *xu_tile(const tile *t, size_t unr, size_t ldx) {
   return tu;
 }
 
+/* Floats of T, the largest block of rows of X times U (rank r), kept
+ * 64-byte aligned after the core's scratch. */
+static size_t t_floats(const tile *t, const gk_gemm_blocking *bl, size_t r) {
+  return gk_round_up(gk_gemm_max_row_block(bl->mc, t->mr) * r, 16);
+}
+
 /* Fused rank-r, rows split across threads: per block of mc rows,
  * T = X_blk·U (mc x r, L2) then Y_blk = act(T·V + bias). */
 static void lowrank(const tile *t, size_t M, const float *X, size_t ldx,
@@ -728,7 +732,7 @@ static void lowrank(const tile *t, size_t M, const float *X, size_t ldx,
       gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)tu->mr, (unsigned)tu->nr);
   size_t core_f = core_ws_floats(t, &bl), core_u = core_ws_floats(tu, &blu);
   if (core_u > core_f) core_f = core_u;
-  size_t wsf = core_f + round_up(gk_gemm_max_row_block(bl.mc, t->mr) * r, 16);
+  size_t wsf = core_f + t_floats(t, &bl, r);
   int nt = threads ? threads
                    : gk_threads_for(GK_OP_LOWRANK, 2.0 * (double)M * (double)r * (double)(K + N));
   if (M == 1) nt = 1; /* as dense GEMV: the fork costs what a thread saves */
@@ -794,7 +798,7 @@ static size_t ws_floats(const tile *t, size_t r) {
   for (size_t i = 0; i < sizeof others / sizeof *others; i++)
     if (others[i] && tile_ws_floats(others[i]) > f) f = tile_ws_floats(others[i]);
   gk_gemm_blocking bl = gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)t->mr, (unsigned)t->nr);
-  return f + round_up(gk_gemm_max_row_block(bl.mc, t->mr) * r, 16);
+  return f + t_floats(t, &bl, r);
 }
 
 /* Panel width U is packed with: a narrower X·U tile's when r fits in it,
