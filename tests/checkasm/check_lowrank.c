@@ -53,6 +53,15 @@ static void reference(const gk_lowrank_args *a, double *ref, double *tol) {
   free(t), free(tm);
 }
 
+/* NaN over the calling thread's engine scratch, as much as v's rank-r
+ * path uses at this shape. */
+static void spoil_scratch(const gk_variant *v, size_t M, size_t N, size_t K, size_t r) {
+  const gk_gemm_impl *im = v->impl;
+  size_t n = im->ws_floats(M, N, K, r);
+  float *s = gk_gemm_scratch(0, n);
+  for (size_t i = 0; s && i < n; i++) s[i] = NAN;
+}
+
 static void check_shape(const gk_variant *v, size_t M, size_t N, size_t K, size_t r,
                         gk_weight_layout ul, gk_weight_layout vl, int use_bias,
                         gk_activation act, size_t ldx) {
@@ -75,9 +84,13 @@ static void check_shape(const gk_variant *v, size_t M, size_t N, size_t K, size_
   else ck_compare(what, Y.data, Y.ld, ref, tol, M, N);
   ck_buf_check(&Y, what);
   /* 1 and 2 threads (the run above let the library choose) must give the
-   * same result within the same bound */
+   * same result within the same bound. Y and this thread's scratch (where
+   * the column split keeps the shared T) are spoilt first, or a thread's
+   * skipped share would still hold the last run's right answer. */
   for (int t = 1; t <= 2 && M > 1 && !ck_failures(); t++) {
     a.threads = t;
+    ck_buf_fill(&Y);
+    spoil_scratch(v, M, N, K, r);
     if ((s = gk_lowrank_run(v, &a)) != GK_OK) ck_fail("%s %dT: status %d", what, t, (int)s);
     else ck_compare(what, Y.data, Y.ld, ref, tol, M, N);
   }
@@ -95,6 +108,11 @@ static void check(const gk_variant *v) {
     check_shape(v, M, N, K, r, (gk_weight_layout)(t & 1), (gk_weight_layout)((t >> 1) & 1),
                 (t >> 2) & 1, (gk_activation)(t % 3), 0);
   }
+  /* decoding-sized M, which 2 threads split by columns: both threads get
+   * columns of U (r above U's panel width) and of V */
+  const gk_gemm_impl *im = v->impl;
+  check_shape(v, im->mr, 2 * im->nr + 16, 100, im->nr + 12, GK_WEIGHT_KN, GK_WEIGHT_KN, 1,
+              GK_ACT_NONE, 0);
   /* r = min(K, N) and shapes that cross cache blocks */
   check_shape(v, 17, 33, 16, 16, GK_WEIGHT_NK, GK_WEIGHT_NK, 1, GK_ACT_NONE, 0);
   /* rows of X a multiple of 4 KiB apart: X·U on the short tiles */
