@@ -94,20 +94,40 @@ void peer_two_call(benchmark::State &st, const Peer &p, Shape s, int t) {
 
 // Fixed cost of a plan's apply over the bare packed kernel call, on a
 // layer small enough that the arithmetic is negligible (K = N = 16).
-void plan_overhead(benchmark::State &st, size_t M, bool plan) {
-  const size_t K = 16, N = 16;
-  Buffer X(M * K), W(K * N), Y(M * N);
+// A plan's fixed cost: apply on a plan against the engine call it makes, at
+// K = N = 16 where the product itself is a few dozen nanoseconds. r = 0: a
+// dense plan; r > 0: one from rank-r factors (r = 4 is below the default
+// crossover, so it takes the fused path).
+void plan_overhead(benchmark::State &st, size_t M, size_t r, bool plan) {
+  const Shape s = {M, 16, 16, r};
   gk_linear_plan *p = nullptr;
-  gk_linear_create_dense(&p, K, N, W.data(), N, GK_WEIGHT_KN, nullptr, GK_ACT_NONE);
+  if (r) {
+    const gk_variant *v = gk_dispatch(GK_OP_LOWRANK);
+    const gk_gemm_impl *im = static_cast<const gk_gemm_impl *>(v->impl);
+    Operands o(s, im);
+    gk_linear_create_lowrank(&p, s.K, s.N, r, o.U.data(), r, GK_WEIGHT_KN, o.V.data(), s.N,
+                             GK_WEIGHT_KN, nullptr, GK_ACT_NONE);
+    if (!gk_linear_uses_lowrank(p, M)) st.SkipWithError("the plan would run dense");
+    if (plan)
+      for (auto _ : st) gk_linear_apply(p, M, o.X.data(), s.K, o.Y.data(), s.N);
+    else
+      for (auto _ : st)
+        im->lowrank_packed(M, o.X.data(), s.K, &o.u, &o.v, nullptr, GK_ACT_NONE, o.Y.data(), s.N,
+                           1, nullptr);
+    gk_linear_destroy(p);
+    return;
+  }
+  Buffer X(M * s.K), W(s.K * s.N), Y(M * s.N);
+  gk_linear_create_dense(&p, s.K, s.N, W.data(), s.N, GK_WEIGHT_KN, nullptr, GK_ACT_NONE);
   const gk_gemm_impl *im = static_cast<const gk_gemm_impl *>(gk_dispatch(GK_OP_GEMM)->impl);
-  float *pw = static_cast<float *>(gk_aligned_alloc(gk_packed_floats(K, N, im->nr) * 4));
-  im->pack(W.data(), N, GK_WEIGHT_KN, K, N, pw);
-  gk_packed_b b = {pw, K, N, im->nr};
+  float *pw = static_cast<float *>(gk_aligned_alloc(gk_packed_floats(s.K, s.N, im->nr) * 4));
+  im->pack(W.data(), s.N, GK_WEIGHT_KN, s.K, s.N, pw);
+  gk_packed_b b = {pw, s.K, s.N, im->nr};
   if (plan)
-    for (auto _ : st) gk_linear_apply(p, M, X.data(), K, Y.data(), N);
+    for (auto _ : st) gk_linear_apply(p, M, X.data(), s.K, Y.data(), s.N);
   else
     for (auto _ : st)
-      im->run_packed(M, X.data(), K, &b, nullptr, GK_ACT_NONE, Y.data(), N, 1, nullptr);
+      im->run_packed(M, X.data(), s.K, &b, nullptr, GK_ACT_NONE, Y.data(), s.N, 1, nullptr);
   gk_linear_destroy(p);
   gk_aligned_free(pw);
 }
@@ -153,12 +173,14 @@ void register_lowrank() {
               ->UseRealTime();
         }
       }
-  for (size_t M : {1, 32}) {
-    benchmark::RegisterBenchmark(("plan-overhead/apply/M=" + std::to_string(M)).c_str(),
-                                 plan_overhead, M, true);
-    benchmark::RegisterBenchmark(("plan-overhead/kernel/M=" + std::to_string(M)).c_str(),
-                                 plan_overhead, M, false);
-  }
+  for (size_t M : {1, 32})
+    for (size_t r : {0, 4}) {
+      const std::string kind = r ? "lowrank-r4/" : "";
+      benchmark::RegisterBenchmark(("plan-overhead/" + kind + "apply/M=" + std::to_string(M)).c_str(),
+                                   plan_overhead, M, r, true);
+      benchmark::RegisterBenchmark(("plan-overhead/" + kind + "kernel/M=" + std::to_string(M)).c_str(),
+                                   plan_overhead, M, r, false);
+    }
 }
 
 }  // namespace gkb

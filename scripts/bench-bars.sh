@@ -190,6 +190,19 @@ for (M, K, N, th), rows in sorted(layers.items()):
     cells = ", ".join(f"{r}: {q:.2f}" for r, q in pts)
     print(f"| {M} | {K} | {N} | {th} | {cells} | {cross} | {tuned.get((M, K, N), '') if th == tune_threads else ''} |")
 
+# ---- plan overhead: apply against the engine call it makes, K = N = 16
+print("\n### Plan overhead at K = N = 16: apply minus the engine call (bar 2 us)\n")
+print("| plan | M | apply | engine | overhead |\n|---|---:|---:|---:|---:|")
+for (i, name), (t, _) in sorted(med.items()):
+    m = re.match(r"plan-overhead/((?:lowrank-r4/)?)apply/M=(\d+)$", name)
+    if i != 0 or not m: continue
+    kind, M = m.groups()
+    k = med.get((0, f"plan-overhead/{kind}kernel/M={M}"))
+    if not k: continue
+    over = t - k[0]
+    print(f"| {'rank-4 factors' if kind else 'dense'} | {M} | {fmt_t(t)} | {fmt_t(k[0])} | "
+          f"{over * 1e9:.0f} ns{'' if over <= 2e-6 else ' (above)'} |")
+
 # ---- attention and Linformer
 print("\n### Attention, 12 heads x d = 64\n")
 print("| n | threads | full (avx512) | GFLOP/s | % of peak | Linformer k=128 | full / Linformer |")
