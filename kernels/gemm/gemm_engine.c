@@ -720,23 +720,78 @@ static size_t t_floats(const tile *t, const gk_gemm_blocking *bl, size_t r) {
   return gk_round_up(gk_gemm_max_row_block(bl->mc, t->mr) * r, 16);
 }
 
-/* Fused rank-r, rows split across threads: per block of mc rows,
- * T = X_blk·U (mc x r, L2) then Y_blk = act(T·V + bias). */
+/* What every thread of a fused rank-r call shares. */
+typedef struct lr_job {
+  const tile *t, *tu;           /* T·V's tile, X·U's tile (see xu_tile) */
+  gk_gemm_blocking bl, blu;     /* their blocking */
+  size_t M, K, r, N;
+  size_t u_nr;                  /* U's panel width */
+  const float *X;
+  size_t ldx;
+  bsrc bu, bv;
+  const float *bias;
+  gk_activation act;
+  float *Y;
+  size_t ldy;
+  size_t t_off;                 /* T's offset in a thread's scratch */
+} lr_job;
+
+/* Thread tid's share of the rows, of nt: per block of mc rows, T = X_blk·U
+ * (mc x r, L2) then Y_blk = act(T·V + bias). */
+static void lowrank_rows(const lr_job *j, float *w, int tid, int nt) {
+  size_t i0, i1;
+  split(j->M, (size_t)nt, j->t->mr, 0, (size_t)tid, &i0, &i1);
+  float *T = w + j->t_off;
+  const size_t mb = gk_gemm_row_block(i1 - i0, j->bl.mc, j->t->mr);
+  for (size_t ic = i0; ic < i1; ic += mb) {
+    size_t mc = i1 - ic < mb ? i1 - ic : mb;
+    core(j->tu, &j->blu, mc, j->r, j->K, j->X + ic * j->ldx, j->ldx, &j->bu, T, j->r, NULL,
+         GK_ACT_NONE, w);
+    core(j->t, &j->bl, mc, j->N, j->r, T, j->r, &j->bv, j->Y + ic * j->ldy, j->ldy, j->bias,
+         j->act, w);
+  }
+}
+
+/* Thread tid's share of the columns of U, then of V, of nt (decoding-sized
+ * M, see lowrank). T is thread 0's, shared; w is NULL where a thread's
+ * scratch could not be had, which then skips its share. */
+static void lowrank_cols(const lr_job *j, float *w, float *T, int tid, int nt) {
+  size_t j0, j1;
+  split(j->r, (size_t)nt, j->u_nr, 1, (size_t)tid, &j0, &j1);
+  if (w && T && j1 > j0) {
+    bsrc bs = bsrc_cols(&j->bu, j0, j->u_nr);
+    core(j->tu, &j->blu, j->M, j1 - j0, j->K, j->X, j->ldx, &bs, T + j0, j->r, NULL,
+         GK_ACT_NONE, w);
+  }
+#pragma omp barrier
+  split(j->N, (size_t)nt, j->t->nr, 1, (size_t)tid, &j0, &j1);
+  if (w && T && j1 > j0) {
+    bsrc bs = bsrc_cols(&j->bv, j0, j->t->nr);
+    core(j->t, &j->bl, j->M, j1 - j0, j->r, T, j->r, &bs, j->Y + j0, j->ldy,
+         j->bias ? j->bias + j0 : NULL, j->act, w);
+  }
+}
+
+/* Fused rank-r Y = act(X·U·V + bias), rows (or, at decoding-sized M,
+ * columns) split across threads. One thread runs its share directly: an
+ * OpenMP region of one thread still allocates and frees its team on every
+ * call (libgomp), which at K = N = 16 was most of the call. */
 static void lowrank(const tile *t, size_t M, const float *X, size_t ldx,
                     const gk_packed_b *U, const gk_packed_b *V, const float *bias,
                     gk_activation act, float *Y, size_t ldy, int threads, const gk_gemm_ws *ws) {
   const size_t K = U->K, r = U->N, N = V->N;
   const tile *tu = xu_tile(t, U->nr, ldx);
-  gk_gemm_blocking bl = gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)t->mr, (unsigned)t->nr);
-  gk_gemm_blocking blu =
-      gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)tu->mr, (unsigned)tu->nr);
-  size_t core_f = core_ws_floats(t, &bl), core_u = core_ws_floats(tu, &blu);
-  if (core_u > core_f) core_f = core_u;
-  size_t wsf = core_f + t_floats(t, &bl, r);
+  lr_job j = {t, tu, gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)t->mr, (unsigned)t->nr),
+              gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)tu->mr, (unsigned)tu->nr),
+              M, K, r, N, U->nr, X, ldx,
+              {B_PACKED, U->p, 0, GK_WEIGHT_KN, U->K}, {B_PACKED, V->p, 0, GK_WEIGHT_KN, V->K},
+              bias, act, Y, ldy, 0};
+  size_t core_f = core_ws_floats(t, &j.bl), core_u = core_ws_floats(tu, &j.blu);
+  j.t_off = core_u > core_f ? core_u : core_f;
+  const size_t wsf = j.t_off + t_floats(t, &j.bl, r);
   int nt = threads ? threads
                    : gk_threads_for(GK_OP_LOWRANK, 2.0 * (double)M * (double)r * (double)(K + N));
   if (M == 1) nt = 1; /* as dense GEMV: the fork costs what a thread saves */
-  bsrc bu = {B_PACKED, U->p, 0, GK_WEIGHT_KN, U->K}, bv = {B_PACKED, V->p, 0, GK_WEIGHT_KN, V->K};
   /* Decoding-sized M (up to one row tile per thread): split columns, not
    * rows. A row split would leave each thread a sliver of M and have every
    * thread stream all of U and V, where the weights are the whole cost;
@@ -745,10 +800,15 @@ static void lowrank(const tile *t, size_t M, const float *X, size_t ldx,
    * cold, as a layer stack leaves them (K = N = 768, 2 threads): M = 8-16,
    * r = 256: 1.45-1.55x faster; K or N = 3072, M = 8: 1.43-1.55x; r = 128
    * at M <= 12: 0.95-0.98x (the barriers, against weights half as big). */
-  const int by_cols = nt > 1 && M <= (size_t)nt * t->mr && M <= bl.mc;
+  const int by_cols = nt > 1 && M <= (size_t)nt * t->mr && M <= j.bl.mc;
   if (!by_cols && (size_t)nt > M) nt = (int)M;
+  if (nt <= 1) {
+    float *w = gk_gemm_ws_get(ws, 0, wsf);
+    if (w) lowrank_rows(&j, w, 0, 1);
+    return;
+  }
   float *shared_T = NULL;
-#pragma omp parallel num_threads(nt) if (nt > 1)
+#pragma omp parallel num_threads(nt)
   {
 #ifdef _OPENMP
     int tid = omp_get_thread_num();
@@ -757,30 +817,11 @@ static void lowrank(const tile *t, size_t M, const float *X, size_t ldx,
 #endif
     float *w = gk_gemm_ws_get(ws, tid, wsf);
     if (by_cols) {
-      if (tid == 0) shared_T = w ? w + core_f : NULL;
+      if (tid == 0) shared_T = w ? w + j.t_off : NULL;
 #pragma omp barrier
-      size_t j0, j1;
-      split(r, (size_t)nt, U->nr, 1, (size_t)tid, &j0, &j1);
-      if (w && shared_T && j1 > j0) {
-        bsrc bs = bsrc_cols(&bu, j0, U->nr);
-        core(tu, &blu, M, j1 - j0, K, X, ldx, &bs, shared_T + j0, r, NULL, GK_ACT_NONE, w);
-      }
-#pragma omp barrier
-      split(N, (size_t)nt, t->nr, 1, (size_t)tid, &j0, &j1);
-      if (w && shared_T && j1 > j0) {
-        bsrc bs = bsrc_cols(&bv, j0, t->nr);
-        core(t, &bl, M, j1 - j0, r, shared_T, r, &bs, Y + j0, ldy, bias ? bias + j0 : NULL, act, w);
-      }
+      lowrank_cols(&j, w, shared_T, tid, nt);
     } else if (w) {
-      size_t i0, i1;
-      split(M, (size_t)nt, t->mr, 0, (size_t)tid, &i0, &i1);
-      float *T = w + core_f;
-      const size_t mb = gk_gemm_row_block(i1 - i0, bl.mc, t->mr);
-      for (size_t ic = i0; ic < i1; ic += mb) {
-        size_t mc = i1 - ic < mb ? i1 - ic : mb;
-        core(tu, &blu, mc, r, K, X + ic * ldx, ldx, &bu, T, r, NULL, GK_ACT_NONE, w);
-        core(t, &bl, mc, N, r, T, r, &bv, Y + ic * ldy, ldy, bias, act, w);
-      }
+      lowrank_rows(&j, w, tid, nt);
     }
   }
 }
