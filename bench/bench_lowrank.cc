@@ -92,8 +92,6 @@ void peer_two_call(benchmark::State &st, const Peer &p, Shape s, int t) {
   set_flops(st, 2.0 * s.M * s.r * (s.K + s.N));
 }
 
-// Fixed cost of a plan's apply over the bare packed kernel call, on a
-// layer small enough that the arithmetic is negligible (K = N = 16).
 // A plan's fixed cost: apply on a plan against the engine call it makes, at
 // K = N = 16 where the product itself is a few dozen nanoseconds. r = 0: a
 // dense plan; r > 0: one from rank-r factors (r = 4 is below the default
@@ -175,11 +173,10 @@ void register_lowrank() {
       }
   for (size_t M : {1, 32})
     for (size_t r : {0, 4}) {
-      const std::string kind = r ? "lowrank-r4/" : "";
-      benchmark::RegisterBenchmark(("plan-overhead/" + kind + "apply/M=" + std::to_string(M)).c_str(),
-                                   plan_overhead, M, r, true);
-      benchmark::RegisterBenchmark(("plan-overhead/" + kind + "kernel/M=" + std::to_string(M)).c_str(),
-                                   plan_overhead, M, r, false);
+      const std::string head = std::string("plan-overhead/") + (r ? "lowrank-r4/" : "");
+      const std::string tail = "/M=" + std::to_string(M);
+      benchmark::RegisterBenchmark((head + "apply" + tail).c_str(), plan_overhead, M, r, true);
+      benchmark::RegisterBenchmark((head + "kernel" + tail).c_str(), plan_overhead, M, r, false);
     }
 }
 
