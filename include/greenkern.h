@@ -126,6 +126,9 @@ typedef enum gk_weight_layout {
  * Dense GEMM with epilogue: Y = act(X·W + bias).
  *   X: M x K (ldx >= K), W: K x N or N x K per `layout` (ldw >= its row
  *   length), bias: N floats or NULL, Y: M x N (ldy >= N).
+ * Each thread's first call allocates that thread's scratch, kept for the
+ * thread's life (so do gk_lowrank_gemm and gk_linear_apply): if that fails,
+ * GK_ERR_NO_MEMORY, and Y is then partly written.
  */
 GK_API gk_status gk_gemm(size_t M, size_t N, size_t K, const float *X,
                          size_t ldx, const float *W, size_t ldw,

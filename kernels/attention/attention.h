@@ -47,7 +47,7 @@ typedef struct gk_lproj_args {
 } gk_lproj_args;
 
 typedef struct gk_lproj_impl {
-  void (*run)(const gk_lproj_args *a);     /* arguments already validated */
+  gk_status (*run)(const gk_lproj_args *a); /* arguments already validated; the GEMM's status */
 } gk_lproj_impl;
 
 gk_status gk_lproj_check(const gk_lproj_args *a);

@@ -22,8 +22,7 @@ gk_status gk_linformer_project_run(const gk_variant *v, const gk_lproj_args *a) 
   if (!v || v->op != GK_OP_LINFORMER_PROJECT) return GK_ERR_INVALID_ARG;
   gk_status s = gk_lproj_check(a);
   if (s) return s;
-  ((const gk_lproj_impl *)v->impl)->run(a);
-  return GK_OK;
+  return ((const gk_lproj_impl *)v->impl)->run(a);
 }
 
 GK_API gk_status gk_linformer_project(size_t k, size_t n, size_t c, const float *E,
@@ -111,17 +110,23 @@ static gk_lproj_args proj_job(const proj_set *s, size_t i) {
  * slivers: on 2 threads, 12 heads, k = 128, paired, per-head Linformer
  * attention ran 1.08x (n = 1024) and 1.16x (n = 4096) faster this way; the
  * shared-E form, two wide GEMMs, 1.00-1.05x (within the noise). */
-static void project(const gk_variant *proj, const proj_set *s, size_t jobs) {
+static gk_status project(const gk_variant *proj, const proj_set *s, size_t jobs) {
   const gk_lproj_args *a = &s->kv[0];
   const int nt = gk_threads_for(GK_OP_LINFORMER_PROJECT,
                                 2.0 * (double)a->k * (double)a->n * (double)a->c * (double)jobs);
   const int whole = nt > 1 && (jobs % (size_t)nt == 0 || jobs >= 4 * (size_t)nt);
+  gk_status failed = GK_OK; /* the GEMM's scratch could not be had */
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (whole)
   for (size_t i = 0; i < jobs; i++) {
     gk_lproj_args one = proj_job(s, i);
     if (whole) one.threads = 1;
-    gk_linformer_project_run(proj, &one); /* shapes checked with the call's */
+    gk_status st = gk_linformer_project_run(proj, &one); /* shapes checked with the call's */
+    if (st) {
+#pragma omp atomic write
+      failed = st;
+    }
   }
+  return failed;
 }
 
 GK_API gk_status gk_linformer_attention(const gk_attn_shape *s, const gk_linformer_proj *p,
@@ -180,7 +185,7 @@ GK_API gk_status gk_linformer_attention(const gk_attn_shape *s, const gk_linform
                            {k, L, c, F, ldf, Vb, ldv, Vp, ldp, 0}},
                           {{e_stride, fs->k_head_stride}, {f_stride, fs->v_head_stride}},
                           d};
-    project(proj, &set, 2 * (c == d ? H : 1));
+    if ((st = project(proj, &set, 2 * (c == d ? H : 1)))) break;
     gk_attn_shape ps = *fs;
     ps.batch = 1, ps.n_kv = k, ps.k_head_stride = ps.v_head_stride = d;
     gk_attn_args a;
@@ -189,5 +194,5 @@ GK_API gk_status gk_linformer_attention(const gk_attn_shape *s, const gk_linform
     gk_attention_run(attn, &a);
   }
   gk_aligned_free(own);
-  return GK_OK;
+  return st;
 }

@@ -18,10 +18,10 @@ static const gk_variant *gemm_of_this_isa(void) {
   return best ? best : gk_dispatch(GK_OP_GEMM);
 }
 
-static void run(const gk_lproj_args *a) {
+static gk_status run(const gk_lproj_args *a) {
   gk_gemm_args g = {a->k, a->c, a->n, a->E, a->lde, a->X, a->ldx, GK_WEIGHT_KN,
                     NULL, GK_ACT_NONE, a->Y, a->ldy, a->threads};
-  gk_gemm_run(gemm_of_this_isa(), &g); /* shapes validated by gk_lproj_check */
+  return gk_gemm_run(gemm_of_this_isa(), &g); /* shapes validated by gk_lproj_check */
 }
 
 static const gk_lproj_impl impl = {run};

@@ -20,8 +20,7 @@ gk_status gk_gemm_run(const gk_variant *v, const gk_gemm_args *a) {
   gk_status s = gk_gemm_check(a);
   if (s) return s;
   if (!v || v->op != GK_OP_GEMM) return GK_ERR_INVALID_ARG;
-  ((const gk_gemm_impl *)v->impl)->run(a);
-  return GK_OK;
+  return ((const gk_gemm_impl *)v->impl)->run(a);
 }
 
 GK_API gk_status gk_gemm(size_t M, size_t N, size_t K, const float *X,
@@ -65,9 +64,8 @@ gk_status gk_lowrank_run(const gk_variant *v, const gk_lowrank_args *a) {
   im->pack_nr(a->U, a->ldu, a->u_layout, a->K, a->r, unr, pu);
   im->pack(a->V, a->ldv, a->v_layout, a->r, a->N, pv);
   gk_packed_b U = {pu, a->K, a->r, unr}, V = {pv, a->r, a->N, im->nr};
-  im->lowrank_packed(a->M, a->X, a->ldx, &U, &V, a->bias, a->act, a->Y, a->ldy, a->threads,
-                     NULL);
-  return GK_OK;
+  return im->lowrank_packed(a->M, a->X, a->ldx, &U, &V, a->bias, a->act, a->Y, a->ldy,
+                            a->threads, NULL);
 }
 
 GK_API gk_status gk_lowrank_gemm(size_t M, size_t N, size_t K, size_t r, const float *X,

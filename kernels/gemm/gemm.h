@@ -58,23 +58,25 @@ typedef struct gk_gemm_ws {
 } gk_gemm_ws;
 
 /* What a GEMM or rank-r variant registers (registry impl pointer). Every
- * entry point assumes validated arguments. */
+ * entry point assumes validated arguments. The three that compute return
+ * GK_OK, or GK_ERR_NO_MEMORY when a thread's scratch (ws NULL: the
+ * thread-local one) cannot be allocated; Y is then partly written. */
 typedef struct gk_gemm_impl {
   unsigned mr, nr;                        /* register tile */
   /* Dense on raw weights (gk_gemm). */
-  void (*run)(const gk_gemm_args *a);
+  gk_status (*run)(const gk_gemm_args *a);
   /* Packs a weight matrix (layout as gk_gemm_args) into dst
    * (gk_packed_floats(K, N, nr) floats). */
   void (*pack)(const float *W, size_t ldw, gk_weight_layout layout, size_t K, size_t N,
                float *dst);
   /* Dense on packed weights: Y = act(X·B + bias). */
-  void (*run_packed)(size_t M, const float *X, size_t ldx, const gk_packed_b *B,
-                     const float *bias, gk_activation act, float *Y, size_t ldy,
-                     int threads, const gk_gemm_ws *ws);
+  gk_status (*run_packed)(size_t M, const float *X, size_t ldx, const gk_packed_b *B,
+                          const float *bias, gk_activation act, float *Y, size_t ldy,
+                          int threads, const gk_gemm_ws *ws);
   /* Fused rank-r on packed factors: Y = act(X·U·V + bias). */
-  void (*lowrank_packed)(size_t M, const float *X, size_t ldx, const gk_packed_b *U,
-                         const gk_packed_b *V, const float *bias, gk_activation act,
-                         float *Y, size_t ldy, int threads, const gk_gemm_ws *ws);
+  gk_status (*lowrank_packed)(size_t M, const float *X, size_t ldx, const gk_packed_b *U,
+                              const gk_packed_b *V, const float *bias, gk_activation act,
+                              float *Y, size_t ldy, int threads, const gk_gemm_ws *ws);
   /* Scratch floats per thread the two packed entries need for this shape
    * (r = 0: dense). */
   size_t (*ws_floats)(size_t M, size_t N, size_t K, size_t r);

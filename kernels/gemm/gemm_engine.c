@@ -676,18 +676,22 @@ static void grid(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
   }
 }
 
-static void dense(const tile *t, size_t M, size_t N, size_t K, const float *X, size_t ldx,
-                  const bsrc *B, const float *bias, gk_activation act, float *Y, size_t ldy,
-                  int threads, const gk_gemm_ws *ws) {
+/* GK_ERR_NO_MEMORY when a thread's scratch cannot be had: that thread's
+ * share is skipped (Y then partly written). */
+static gk_status dense(const tile *t, size_t M, size_t N, size_t K, const float *X, size_t ldx,
+                       const bsrc *B, const float *bias, gk_activation act, float *Y,
+                       size_t ldy, int threads, const gk_gemm_ws *ws) {
   gk_gemm_blocking bl = gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)t->mr, (unsigned)t->nr);
   size_t wsf = core_ws_floats(t, &bl);
   int nt = threads ? threads : gk_threads_for(GK_OP_GEMM, 2.0 * (double)M * (double)N * (double)K);
   if (M == 1) nt = 1;
   if (nt <= 1) {
-    core(t, &bl, M, N, K, X, ldx, B, Y, ldy, bias, act, gk_gemm_ws_get(ws, 0, wsf));
-    return;
+    float *w = gk_gemm_ws_get(ws, 0, wsf);
+    if (!w) return GK_ERR_NO_MEMORY;
+    core(t, &bl, M, N, K, X, ldx, B, Y, ldy, bias, act, w);
+    return GK_OK;
   }
-  int tm = 1, tn = 1;
+  int tm = 1, tn = 1, failed = 0;
   grid(t, &bl, M, N, K, B->kind != B_PACKED, nt, &tm, &tn);
 #pragma omp parallel num_threads(nt)
   {
@@ -701,13 +705,17 @@ static void dense(const tile *t, size_t M, size_t N, size_t K, const float *X, s
       split(M, (size_t)tm, t->mr, 0, (size_t)(tid / tn), &i0, &i1);
       split(N, (size_t)tn, t->nr, 1, (size_t)(tid % tn), &j0, &j1); /* packed panels */
       float *w = gk_gemm_ws_get(ws, tid, wsf);
-      if (i1 > i0 && j1 > j0 && w) {
+      if (!w) {
+#pragma omp atomic write
+        failed = 1;
+      } else if (i1 > i0 && j1 > j0) {
         bsrc bs = bsrc_cols(B, j0, t->nr);
         core(t, &bl, i1 - i0, j1 - j0, K, X + i0 * ldx, ldx, &bs, Y + i0 * ldy + j0, ldy,
              bias ? bias + j0 : NULL, act, w);
       }
     }
   }
+  return failed ? GK_ERR_NO_MEMORY : GK_OK;
 }
 
 static const tile *const xu_tiles[] = {XU_TILES};
@@ -795,10 +803,12 @@ static void lowrank_cols(const lr_job *j, float *w, float *T, int tid, int nt) {
 /* Fused rank-r Y = act(X·U·V + bias), rows (or, at decoding-sized M,
  * columns) split across threads. One thread runs its share directly: an
  * OpenMP region of one thread still allocates and frees its team on every
- * call (libgomp), which at K = N = 16 was most of the call. */
-static void lowrank(const tile *t, size_t M, const float *X, size_t ldx,
-                    const gk_packed_b *U, const gk_packed_b *V, const float *bias,
-                    gk_activation act, float *Y, size_t ldy, int threads, const gk_gemm_ws *ws) {
+ * call (libgomp), which at K = N = 16 was most of the call. Scratch that
+ * cannot be had: as dense. */
+static gk_status lowrank(const tile *t, size_t M, const float *X, size_t ldx,
+                         const gk_packed_b *U, const gk_packed_b *V, const float *bias,
+                         gk_activation act, float *Y, size_t ldy, int threads,
+                         const gk_gemm_ws *ws) {
   const size_t K = U->K, r = U->N, N = V->N;
   const tile *tu = xu_tile(t, U->nr, ldx);
   lr_job j = {t, tu, gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)t->mr, (unsigned)t->nr),
@@ -824,10 +834,12 @@ static void lowrank(const tile *t, size_t M, const float *X, size_t ldx,
   if (!by_cols && (size_t)nt > M) nt = (int)M;
   if (nt <= 1) {
     float *w = gk_gemm_ws_get(ws, 0, wsf);
-    if (w) lowrank_rows(&j, w, 0, 1);
-    return;
+    if (!w) return GK_ERR_NO_MEMORY;
+    lowrank_rows(&j, w, 0, 1);
+    return GK_OK;
   }
   float *shared_T = NULL;
+  int failed = 0;
 #pragma omp parallel num_threads(nt)
   {
 #ifdef _OPENMP
@@ -836,6 +848,10 @@ static void lowrank(const tile *t, size_t M, const float *X, size_t ldx,
     int tid = 0;
 #endif
     float *w = gk_gemm_ws_get(ws, tid, wsf);
+    if (!w) {
+#pragma omp atomic write
+      failed = 1;
+    }
     if (by_cols) {
       if (tid == 0) shared_T = w ? w + j.t_off : NULL;
 #pragma omp barrier
@@ -844,6 +860,7 @@ static void lowrank(const tile *t, size_t M, const float *X, size_t ldx,
       lowrank_rows(&j, w, tid, nt);
     }
   }
+  return failed ? GK_ERR_NO_MEMORY : GK_OK;
 }
 
 static size_t tile_ws_floats(const tile *t) {
@@ -875,27 +892,28 @@ static unsigned u_nr(const tile *t, size_t r) {
  * and one registry entry for dense GEMM and one for rank-r. */
 
 #define GEMM_TILE(MR_, NR_, PRIO_, LR_PRIO_)                                                 \
-  static void run_##MR_##x##NR_(const gk_gemm_args *a) {                                     \
+  static gk_status run_##MR_##x##NR_(const gk_gemm_args *a) {                                \
     bsrc b = {B_RAW, a->W, a->ldw, a->layout, 0};                                            \
-    dense(&tile_##MR_##x##NR_, a->M, a->N, a->K, a->X, a->ldx, &b, a->bias, a->act, a->Y,   \
-          a->ldy, a->threads, NULL);                                                         \
+    return dense(&tile_##MR_##x##NR_, a->M, a->N, a->K, a->X, a->ldx, &b, a->bias, a->act,  \
+                 a->Y, a->ldy, a->threads, NULL);                                            \
   }                                                                                          \
   static void pack_##MR_##x##NR_(const float *W, size_t ldw, gk_weight_layout layout,       \
                                  size_t K, size_t N, float *dst) {                           \
     pack_full(W, ldw, layout, K, N, NR_, dst);                                          \
   }                                                                                          \
-  static void run_packed_##MR_##x##NR_(size_t M, const float *X, size_t ldx,                \
-                                       const gk_packed_b *B, const float *bias,              \
-                                       gk_activation act, float *Y, size_t ldy, int threads, \
-                                       const gk_gemm_ws *ws) {                               \
+  static gk_status run_packed_##MR_##x##NR_(size_t M, const float *X, size_t ldx,           \
+                                            const gk_packed_b *B, const float *bias,         \
+                                            gk_activation act, float *Y, size_t ldy,         \
+                                            int threads, const gk_gemm_ws *ws) {             \
     bsrc b = {B_PACKED, B->p, 0, GK_WEIGHT_KN, B->K};                                       \
-    dense(&tile_##MR_##x##NR_, M, B->N, B->K, X, ldx, &b, bias, act, Y, ldy, threads, ws);  \
+    return dense(&tile_##MR_##x##NR_, M, B->N, B->K, X, ldx, &b, bias, act, Y, ldy, threads, \
+                 ws);                                                                        \
   }                                                                                          \
-  static void lowrank_##MR_##x##NR_(size_t M, const float *X, size_t ldx,                   \
-                                    const gk_packed_b *U, const gk_packed_b *V,              \
-                                    const float *bias, gk_activation act, float *Y,          \
-                                    size_t ldy, int threads, const gk_gemm_ws *ws) {         \
-    lowrank(&tile_##MR_##x##NR_, M, X, ldx, U, V, bias, act, Y, ldy, threads, ws);           \
+  static gk_status lowrank_##MR_##x##NR_(size_t M, const float *X, size_t ldx,              \
+                                         const gk_packed_b *U, const gk_packed_b *V,         \
+                                         const float *bias, gk_activation act, float *Y,     \
+                                         size_t ldy, int threads, const gk_gemm_ws *ws) {    \
+    return lowrank(&tile_##MR_##x##NR_, M, X, ldx, U, V, bias, act, Y, ldy, threads, ws);    \
   }                                                                                          \
   static size_t ws_##MR_##x##NR_(size_t M, size_t N, size_t K, size_t r) {                  \
     (void)M, (void)N, (void)K;                                                               \

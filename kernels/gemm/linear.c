@@ -168,12 +168,10 @@ static gk_status apply(const gk_linear_plan *p, size_t M, const float *X, size_t
            gk_tuned_rank_crossover(M, p->K, p->N));
   if (lowrank) {
     gk_packed_b u = {p->u, p->K, p->r, p->u_nr}, v = {p->v, p->r, p->N, p->fused->nr};
-    p->fused->lowrank_packed(M, X, ldx, &u, &v, p->bias, p->act, Y, ldy, nt, ws);
-  } else {
-    gk_packed_b w = {p->w, p->K, p->N, p->dense->nr};
-    p->dense->run_packed(M, X, ldx, &w, p->bias, p->act, Y, ldy, nt, ws);
+    return p->fused->lowrank_packed(M, X, ldx, &u, &v, p->bias, p->act, Y, ldy, nt, ws);
   }
-  return GK_OK;
+  gk_packed_b w = {p->w, p->K, p->N, p->dense->nr};
+  return p->dense->run_packed(M, X, ldx, &w, p->bias, p->act, Y, ldy, nt, ws);
 }
 
 GK_API gk_status gk_linear_apply(const gk_linear_plan *p, size_t M, const float *X, size_t ldx,

@@ -68,8 +68,9 @@ static void check_shape(const gk_variant *v, size_t M, size_t N, size_t K,
     gk_packed_b pb = {p, K, N, im->nr};
     for (int t = 1; t <= 2; t++) {
       ck_buf_fill(&Y);
-      im->run_packed(M, X.data, X.ld, &pb, a.bias, act, Y.data, Y.ld, t, NULL);
-      ck_compare(what, Y.data, Y.ld, ref, tol, M, N);
+      if ((s = im->run_packed(M, X.data, X.ld, &pb, a.bias, act, Y.data, Y.ld, t, NULL)))
+        ck_fail("%s packed %dT: status %d", what, t, (int)s);
+      else ck_compare(what, Y.data, Y.ld, ref, tol, M, N);
     }
     ck_buf_check(&Y, what);
     gk_aligned_free(p);
@@ -142,8 +143,9 @@ const ck_checker ck_check_gemm = {GK_OP_GEMM, check, bench};
 static const gk_variant *selftest_base;
 static int mutation;
 
-static void mutant_run(const gk_gemm_args *a) {
-  gk_gemm_run(selftest_base, a);
+static gk_status mutant_run(const gk_gemm_args *a) {
+  gk_status s = gk_gemm_run(selftest_base, a);
+  if (s) return s;
   float *last = a->Y + (a->M - 1) * a->ldy + a->N - 1;
   switch (mutation) {
     case 0: a->Y[0] += 1e-3f * (1.0f + fabsf(a->Y[0])); break; /* wrong value */
@@ -156,6 +158,7 @@ static void mutant_run(const gk_gemm_args *a) {
             else a->Y[0] = -a->Y[0] + 1.0f;
             break;
   }
+  return GK_OK;
 }
 
 int ck_selftest_gemm(void) {
