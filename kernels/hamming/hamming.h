@@ -31,8 +31,9 @@ typedef struct gk_hash_args {
 size_t gk_hash_work_floats(const gk_hash_args *a);
 
 typedef struct gk_hash_impl {
-  /* Hashes head h with work (gk_hash_work_floats floats, 64-byte aligned). */
-  void (*head)(const gk_hash_args *a, size_t h, float *work);
+  /* Hashes head h with work (gk_hash_work_floats floats, 64-byte aligned);
+   * its GEMMs' status (GK_ERR_NO_MEMORY: their scratch). */
+  gk_status (*head)(const gk_hash_args *a, size_t h, float *work);
 } gk_hash_impl;
 
 gk_status gk_hash_check(const gk_hash_args *a);

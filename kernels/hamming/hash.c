@@ -45,9 +45,9 @@ gk_status gk_hash_run(const gk_variant *v, const gk_hash_args *a) {
   float *work = gk_aligned_alloc(bytes);
   if (!work) return GK_ERR_NO_MEMORY;
   const gk_hash_impl *impl = v->impl;
-  for (size_t h = 0; h < a->p.heads; h++) impl->head(a, h, work);
+  for (size_t h = 0; h < a->p.heads && !s; h++) s = impl->head(a, h, work);
   gk_aligned_free(work);
-  return GK_OK;
+  return s;
 }
 
 GK_API gk_status gk_hash(const gk_hash_params *p, size_t n, const float *x,

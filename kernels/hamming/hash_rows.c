@@ -81,7 +81,7 @@ static void pack_signs(const float *y, size_t b, uint64_t *code) {
   }
 }
 
-static void hash_head(const gk_hash_args *a, size_t h, float *work) {
+static gk_status hash_head(const gk_hash_args *a, size_t h, float *work) {
   const gk_hash_params *p = &a->p;
   size_t n = a->n, d = p->head_dim, m = p->m, b = p->b;
   const float *anc = p->anchors + h * m * d, *A = p->A + h * b * m;
@@ -104,7 +104,8 @@ static void hash_head(const gk_hash_args *a, size_t h, float *work) {
   for (size_t j = 0; j < m; j++) asq[j] = sumsq(anc + j * d, d);
 
   gk_gemm_args xa = {n, m, d, xn, d, anc, d, GK_WEIGHT_NK, NULL, GK_ACT_NONE, D, m, 0};
-  gk_gemm_run(gemm, &xa);
+  gk_status st = gk_gemm_run(gemm, &xa);
+  if (st) return st;
   double total = 0;
   for (size_t i = 0; i < n; i++) total += dist_row(D + i * m, xsq[i], asq, m);
   double sigma = p->sigma ? p->sigma[h] : total / ((double)n * (double)m);
@@ -114,10 +115,11 @@ static void hash_head(const gk_hash_args *a, size_t h, float *work) {
     size_t rn = n - r0 < GK_HASH_ROW_BLOCK ? n - r0 : GK_HASH_ROW_BLOCK;
     for (size_t i = r0; i < r0 + rn; i++) phi_row(D + i * m, (float)(-2 * sigma), mu, m);
     gk_gemm_args pa = {rn, b, m, D + r0 * m, m, A, m, GK_WEIGHT_NK, NULL, GK_ACT_NONE, Y, b, 0};
-    gk_gemm_run(gemm, &pa);
+    if ((st = gk_gemm_run(gemm, &pa))) return st;
     for (size_t i = 0; i < rn; i++)
       pack_signs(Y + i * b, b, a->codes + (r0 + i) * a->ldc + h * a->chs);
   }
+  return GK_OK;
 }
 
 static const gk_hash_impl impl = {hash_head};
