@@ -129,7 +129,7 @@ GK_SIMD_INLINE void k_steps(const size_t m, const size_t MR, const size_t NV, si
  * pointer reloaded from a spill register for every vector: ~50 extra
  * instructions a tile, 10% of the time at K = 16. Paired on a Xeon (family
  * 6 model 207), 8x48: T·V-like K = 16, M = 128-512, 1.09-1.10x; K = 32,
- * 1.06x; the BERT shapes 1.00-1.06x; fused rank-r at r = 16-32 1.02-1.05x. */
+ * 1.06x; the BERT shapes 1.00-1.06x; fused rank-r at r = 16-32 1.00-1.05x. */
 GK_SIMD_INLINE void store_full(const size_t m, const size_t NV, gk_vf acc[][MAX_NV], float *c,
                                size_t ldc, const int accumulate, const float *bias) {
   gk_vf bv[MAX_NV];
@@ -811,11 +811,13 @@ static gk_status lowrank(const tile *t, size_t M, const float *X, size_t ldx,
                          const gk_gemm_ws *ws) {
   const size_t K = U->K, r = U->N, N = V->N;
   const tile *tu = xu_tile(t, U->nr, ldx);
-  lr_job j = {t, tu, gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)t->mr, (unsigned)t->nr),
-              gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)tu->mr, (unsigned)tu->nr),
-              M, K, r, N, U->nr, X, ldx,
-              {B_PACKED, U->p, 0, GK_WEIGHT_KN, U->K}, {B_PACKED, V->p, 0, GK_WEIGHT_KN, V->K},
-              bias, act, Y, ldy, 0};
+  lr_job j = {.t = t, .tu = tu,
+              .bl = gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)t->mr, (unsigned)t->nr),
+              .blu = gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)tu->mr, (unsigned)tu->nr),
+              .M = M, .K = K, .r = r, .N = N, .u_nr = U->nr, .X = X, .ldx = ldx,
+              .bu = {B_PACKED, U->p, 0, GK_WEIGHT_KN, U->K},
+              .bv = {B_PACKED, V->p, 0, GK_WEIGHT_KN, V->K},
+              .bias = bias, .act = act, .Y = Y, .ldy = ldy};
   size_t core_f = core_ws_floats(t, &j.bl), core_u = core_ws_floats(tu, &j.blu);
   j.t_off = core_u > core_f ? core_u : core_f;
   const size_t wsf = j.t_off + t_floats(t, &j.bl, r);
