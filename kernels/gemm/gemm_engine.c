@@ -676,6 +676,17 @@ static void grid(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
   }
 }
 
+/* This thread's scratch in a parallel region; NULL, with *failed set, when
+ * it cannot be had (the thread then skips its share). */
+static float *thread_ws(const gk_gemm_ws *ws, int tid, size_t floats, int *failed) {
+  float *w = gk_gemm_ws_get(ws, tid, floats);
+  if (!w) {
+#pragma omp atomic write
+    *failed = 1;
+  }
+  return w;
+}
+
 /* GK_ERR_NO_MEMORY when a thread's scratch cannot be had: that thread's
  * share is skipped (Y then partly written). */
 static gk_status dense(const tile *t, size_t M, size_t N, size_t K, const float *X, size_t ldx,
@@ -704,11 +715,8 @@ static gk_status dense(const tile *t, size_t M, size_t N, size_t K, const float 
       size_t i0, i1, j0, j1;
       split(M, (size_t)tm, t->mr, 0, (size_t)(tid / tn), &i0, &i1);
       split(N, (size_t)tn, t->nr, 1, (size_t)(tid % tn), &j0, &j1); /* packed panels */
-      float *w = gk_gemm_ws_get(ws, tid, wsf);
-      if (!w) {
-#pragma omp atomic write
-        failed = 1;
-      } else if (i1 > i0 && j1 > j0) {
+      float *w = thread_ws(ws, tid, wsf, &failed);
+      if (w && i1 > i0 && j1 > j0) {
         bsrc bs = bsrc_cols(B, j0, t->nr);
         core(t, &bl, i1 - i0, j1 - j0, K, X + i0 * ldx, ldx, &bs, Y + i0 * ldy + j0, ldy,
              bias ? bias + j0 : NULL, act, w);
@@ -849,11 +857,7 @@ static gk_status lowrank(const tile *t, size_t M, const float *X, size_t ldx,
 #else
     int tid = 0;
 #endif
-    float *w = gk_gemm_ws_get(ws, tid, wsf);
-    if (!w) {
-#pragma omp atomic write
-      failed = 1;
-    }
+    float *w = thread_ws(ws, tid, wsf, &failed);
     if (by_cols) {
       if (tid == 0) shared_T = w ? w + j.t_off : NULL;
 #pragma omp barrier
