@@ -66,5 +66,12 @@ gk_status gk_check_matrix(const void *p, size_t rows, size_t cols, size_t ld);
 int gk_threads_for(gk_op op, double work);
 /* The configured count (gk_set_num_threads, else OpenMP's). */
 int gk_max_threads(void);
+/* fn(ctx, i, tid) for every i in [0, n) on up to nt threads (dynamic
+ * schedule, one index at a time; tid < nt names the thread's scratch).
+ * With one thread, or one index, it runs on the caller without an OpenMP
+ * region: even an inactive one (`if (0)`) makes libgomp allocate and free
+ * a team, ~0.4 us a call on these VMs, as much as a decoding-sized
+ * attention head takes. */
+void gk_parallel_for(int nt, size_t n, void (*fn)(void *ctx, size_t i, int tid), void *ctx);
 
 #endif

@@ -28,6 +28,22 @@ int gk_max_threads(void) {
 
 GK_API int gk_get_num_threads(void) { return gk_max_threads(); }
 
+void gk_parallel_for(int nt, size_t n, void (*fn)(void *ctx, size_t i, int tid), void *ctx) {
+  if ((size_t)nt > n) nt = (int)n;
+  if (nt <= 1) {
+    for (size_t i = 0; i < n; i++) fn(ctx, i, 0);
+    return;
+  }
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
+  for (size_t i = 0; i < n; i++) {
+#ifdef _OPENMP
+    fn(ctx, i, omp_get_thread_num());
+#else
+    fn(ctx, i, 0);
+#endif
+  }
+}
+
 int gk_threads_for(gk_op op, double work) {
   const gk_ctx *c = gk_ctx_get();
   if (work < c->tuning.single_thread_below[op]) return 1;

@@ -102,6 +102,25 @@ static gk_lproj_args proj_job(const proj_set *s, size_t i) {
   return a;
 }
 
+typedef struct proj_run {
+  const gk_variant *proj;
+  const proj_set *s;
+  int whole;          /* each projection on one thread */
+  gk_status failed;   /* the GEMM's scratch could not be had */
+} proj_run;
+
+static void project_one(void *ctx, size_t i, int tid) {
+  proj_run *p = ctx;
+  (void)tid;
+  gk_lproj_args one = proj_job(p->s, i);
+  if (p->whole) one.threads = 1;
+  gk_status st = gk_linformer_project_run(p->proj, &one); /* shapes checked with the call's */
+  if (st) {
+#pragma omp atomic write
+    p->failed = st;
+  }
+}
+
 /* With at least as many projections as threads (and a whole number of them
  * per thread, or enough that the remainder hardly matters), each thread
  * runs whole projections on its own; otherwise each projection runs on all
@@ -114,19 +133,9 @@ static gk_status project(const gk_variant *proj, const proj_set *s, size_t jobs)
   const gk_lproj_args *a = &s->kv[0];
   const int nt = gk_threads_for(GK_OP_LINFORMER_PROJECT,
                                 2.0 * (double)a->k * (double)a->n * (double)a->c * (double)jobs);
-  const int whole = nt > 1 && (jobs % (size_t)nt == 0 || jobs >= 4 * (size_t)nt);
-  gk_status failed = GK_OK; /* the GEMM's scratch could not be had */
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) if (whole)
-  for (size_t i = 0; i < jobs; i++) {
-    gk_lproj_args one = proj_job(s, i);
-    if (whole) one.threads = 1;
-    gk_status st = gk_linformer_project_run(proj, &one); /* shapes checked with the call's */
-    if (st) {
-#pragma omp atomic write
-      failed = st;
-    }
-  }
-  return failed;
+  proj_run p = {proj, s, nt > 1 && (jobs % (size_t)nt == 0 || jobs >= 4 * (size_t)nt), GK_OK};
+  gk_parallel_for(p.whole ? nt : 1, jobs, project_one, &p);
+  return p.failed;
 }
 
 GK_API gk_status gk_linformer_attention(const gk_attn_shape *s, const gk_linformer_proj *p,

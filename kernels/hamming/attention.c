@@ -11,9 +11,6 @@
 #include <string.h>
 
 #include "hamming.h"
-#ifdef _OPENMP
-#include <omp.h>
-#endif
 
 GK_API gk_status gk_hamming_kernel_preset(gk_hamming_preset preset, size_t b,
                                           gk_hamming_kernel *out) {
@@ -59,14 +56,6 @@ static void zero_output(const gk_hattn_args *a) {
       memset(a->o + i * a->ldo + h * a->ohs, 0, a->p.head_dim * sizeof(float));
 }
 
-static int thread_id(void) {
-#ifdef _OPENMP
-  return omp_get_thread_num();
-#else
-  return 0;
-#endif
-}
-
 /* o_i = (acc_i + gamma v_i) / den_i with den_i from the D_H sums. */
 static void finish_rows(const gk_hattn_args *a, size_t h, size_t i0, size_t qn,
                         const float *acc, const uint64_t *dsum, const size_t *cnt) {
@@ -84,6 +73,52 @@ static void finish_rows(const gk_hattn_args *a, size_t h, size_t i0, size_t qn,
     float inv = (float)(1.0 / den);
     for (size_t c = 0; c < d; c++) o[c] = (acc[r * d + c] + (k->gamma != 0 ? k->gamma * vi[c] : 0)) * inv;
   }
+}
+
+/* What the quadratic form's tiles share. */
+typedef struct quad_job {
+  const gk_hquad_impl *q;
+  const gk_hattn_args *a;
+  const uint32_t *kp; /* keys packed for the distance kernel, per head */
+  const float *lut;   /* weight of each D_H (b + 1: masked) */
+  char *scratch;      /* tile_bytes per thread */
+  size_t per_head, tile_bytes, nqb;
+} quad_job;
+
+/* Tile t: one block of GK_HQ_QB queries of one head against its keys. */
+static void quad_tile(void *ctx, size_t t, int tid) {
+  const quad_job *j = ctx;
+  const gk_hattn_args *a = j->a;
+  const size_t d = a->p.head_dim, b = a->p.b, w32 = 2 * GK_CODE_WORDS(b), lanes = j->q->dist.lanes;
+  size_t h = t / j->nqb, i0 = t % j->nqb * GK_HQ_QB;
+  size_t qn = a->n_q - i0 < GK_HQ_QB ? a->n_q - i0 : GK_HQ_QB;
+  char *mine = j->scratch + (size_t)tid * j->tile_bytes;
+  uint16_t *D = (uint16_t *)mine;
+  float *acc = (float *)(D + GK_HQ_QB * GK_HQ_KB);
+  uint64_t *dsum = (uint64_t *)(acc + GK_HQ_QB * d);
+  size_t *cnt = (size_t *)(dsum + GK_HQ_QB);
+  memset(acc, 0, qn * d * sizeof(float));
+  memset(dsum, 0, qn * sizeof(uint64_t));
+  memset(cnt, 0, qn * sizeof(size_t));
+  const uint32_t *qc = (const uint32_t *)(a->qc + h * a->qhs + i0 * a->ldq);
+  const float *vh = a->v + h * a->vhs;
+  size_t kend = gk_hattn_key_end(a, i0 + qn - 1); /* non-decreasing in i */
+  for (size_t j0 = 0; j0 < kend; j0 += GK_HQ_KB) {
+    size_t kn = kend - j0 < GK_HQ_KB ? kend - j0 : GK_HQ_KB;
+    j->q->dist.blocks(qc, 2 * a->ldq, qn, j->kp + h * j->per_head + j0 * w32,
+                      (kn + lanes - 1) / lanes, w32, D, GK_HQ_KB);
+    for (size_t r = 0; r < qn; r++) {
+      size_t e = gk_hattn_key_end(a, i0 + r);
+      e = e <= j0 ? 0 : e - j0 < kn ? e - j0 : kn;
+      uint16_t *row = D + r * GK_HQ_KB;
+      uint64_t s = 0;
+      for (size_t k = 0; k < e; k++) s += row[k];
+      for (size_t k = e; k < kn; k++) row[k] = (uint16_t)(b + 1);
+      dsum[r] += s, cnt[r] += e;
+    }
+    j->q->wsum(D, qn, kn, j->lut, vh + j0 * a->ldv, a->ldv, d, acc);
+  }
+  finish_rows(a, h, i0, qn, acc, dsum, cnt);
 }
 
 static gk_status run_quadratic(const gk_hquad_impl *q, const gk_hattn_args *a) {
@@ -112,41 +147,23 @@ static gk_status run_quadratic(const gk_hquad_impl *q, const gk_hattn_args *a) {
   for (size_t h = 0; h < H; h++)
     gk_hamming_pack_keys(a->kc + h * a->khs, a->ldk, nk, words, lanes, kp + h * per_head);
 
-  size_t nqb = (a->n_q + GK_HQ_QB - 1) / GK_HQ_QB;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
-  for (size_t t = 0; t < H * nqb; t++) {
-    size_t h = t / nqb, i0 = t % nqb * GK_HQ_QB;
-    size_t qn = a->n_q - i0 < GK_HQ_QB ? a->n_q - i0 : GK_HQ_QB;
-    char *mine = scratch + (size_t)thread_id() * tile_bytes;
-    uint16_t *D = (uint16_t *)mine;
-    float *acc = (float *)(D + GK_HQ_QB * GK_HQ_KB);
-    uint64_t *dsum = (uint64_t *)(acc + GK_HQ_QB * d);
-    size_t *cnt = (size_t *)(dsum + GK_HQ_QB);
-    memset(acc, 0, qn * d * sizeof(float));
-    memset(dsum, 0, qn * sizeof(uint64_t));
-    memset(cnt, 0, qn * sizeof(size_t));
-    const uint32_t *qc = (const uint32_t *)(a->qc + h * a->qhs + i0 * a->ldq);
-    const float *vh = a->v + h * a->vhs;
-    size_t kend = gk_hattn_key_end(a, i0 + qn - 1); /* non-decreasing in i */
-    for (size_t j0 = 0; j0 < kend; j0 += GK_HQ_KB) {
-      size_t kn = kend - j0 < GK_HQ_KB ? kend - j0 : GK_HQ_KB;
-      q->dist.blocks(qc, 2 * a->ldq, qn, kp + h * per_head + j0 * w32, (kn + lanes - 1) / lanes,
-                     w32, D, GK_HQ_KB);
-      for (size_t r = 0; r < qn; r++) {
-        size_t e = gk_hattn_key_end(a, i0 + r);
-        e = e <= j0 ? 0 : e - j0 < kn ? e - j0 : kn;
-        uint16_t *row = D + r * GK_HQ_KB;
-        uint64_t s = 0;
-        for (size_t j = 0; j < e; j++) s += row[j];
-        for (size_t j = e; j < kn; j++) row[j] = (uint16_t)(b + 1);
-        dsum[r] += s, cnt[r] += e;
-      }
-      q->wsum(D, qn, kn, lut, vh + j0 * a->ldv, a->ldv, d, acc);
-    }
-    finish_rows(a, h, i0, qn, acc, dsum, cnt);
-  }
+  quad_job j = {.q = q, .a = a, .kp = kp, .lut = lut, .scratch = scratch, .per_head = per_head,
+                .tile_bytes = tile_bytes, .nqb = (a->n_q + GK_HQ_QB - 1) / GK_HQ_QB};
+  gk_parallel_for(nt, H * j.nqb, quad_tile, &j);
   gk_aligned_free(kp), gk_aligned_free(scratch), gk_aligned_free(lut);
   return GK_OK;
+}
+
+typedef struct lin_job {
+  const gk_hlin_impl *l;
+  const gk_hattn_args *a;
+  float *work; /* nf floats per thread */
+  size_t nf;
+} lin_job;
+
+static void lin_head(void *ctx, size_t h, int tid) {
+  const lin_job *j = ctx;
+  j->l->head(j->a, h, j->work + (size_t)tid * j->nf);
 }
 
 static gk_status run_linear(const gk_hlin_impl *l, const gk_hattn_args *a) {
@@ -157,8 +174,8 @@ static gk_status run_linear(const gk_hlin_impl *l, const gk_hattn_args *a) {
   if (nt > (int)H) nt = (int)H;
   float *work = gk_aligned_alloc((size_t)nt * nf * sizeof(float));
   if (!work) return GK_ERR_NO_MEMORY;
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1) if (nt > 1)
-  for (size_t h = 0; h < H; h++) l->head(a, h, work + (size_t)thread_id() * nf);
+  lin_job j = {l, a, work, nf};
+  gk_parallel_for(nt, H, lin_head, &j);
   gk_aligned_free(work);
   return GK_OK;
 }

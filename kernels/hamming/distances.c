@@ -23,6 +23,36 @@ void gk_hamming_pack_keys(const uint64_t *k, size_t ldk, size_t n, size_t words,
 /* A pass's packed keys: half of a typical 32-48 KiB L1d. */
 #define KEY_CHUNK_BYTES (16 * 1024)
 
+/* What the query tiles share. */
+typedef struct dist_job {
+  const gk_hdist_impl *impl;
+  const gk_hdist_args *a;
+  const uint32_t *kp;        /* b's codes in key blocks */
+  size_t full, tail, chunk;  /* whole key blocks, codes past them, blocks per pass */
+  size_t w32;
+} dist_job;
+
+/* Rows [t·QTILE, +QTILE) of d. */
+static void dist_tile(void *ctx, size_t t, int tid) {
+  const dist_job *j = ctx;
+  const gk_hdist_args *a = j->a;
+  const size_t lanes = j->impl->lanes, w32 = j->w32;
+  (void)tid;
+  size_t i0 = t * QTILE, qn = a->na - i0 < QTILE ? a->na - i0 : QTILE;
+  const uint32_t *q = (const uint32_t *)(a->a + i0 * a->lda);
+  uint16_t *d = a->d + i0 * a->ldd;
+  for (size_t c0 = 0; c0 < j->full; c0 += j->chunk) {
+    size_t cn = j->full - c0 < j->chunk ? j->full - c0 : j->chunk;
+    j->impl->blocks(q, 2 * a->lda, qn, j->kp + c0 * w32 * lanes, cn, w32, d + c0 * lanes, a->ldd);
+  }
+  if (j->tail) {
+    uint16_t scratch[QTILE * 16];
+    j->impl->blocks(q, 2 * a->lda, qn, j->kp + j->full * w32 * lanes, 1, w32, scratch, lanes);
+    for (size_t i = 0; i < qn; i++)
+      memcpy(d + i * a->ldd + j->full * lanes, scratch + i * lanes, j->tail * sizeof(uint16_t));
+  }
+}
+
 gk_status gk_hamming_distances_run(const gk_variant *v, const gk_hdist_args *a) {
   if (!a->a || !a->b || !a->d) return GK_ERR_INVALID_ARG;
   if (a->words == 0 || a->words > GK_CODE_WORDS(GK_HASH_MAX_BITS)) return GK_ERR_INVALID_ARG;
@@ -44,22 +74,8 @@ gk_status gk_hamming_distances_run(const gk_variant *v, const gk_hdist_args *a) 
   if (chunk == 0) chunk = 1;
   int nt = a->threads ? a->threads
                       : gk_threads_for(GK_OP_HAMMING_DIST, (double)a->na * a->nb * (w32 + 1));
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-  for (size_t t = 0; t < ntile; t++) {
-    size_t i0 = t * QTILE, qn = a->na - i0 < QTILE ? a->na - i0 : QTILE;
-    const uint32_t *q = (const uint32_t *)(a->a + i0 * a->lda);
-    uint16_t *d = a->d + i0 * a->ldd;
-    for (size_t c0 = 0; c0 < full; c0 += chunk) {
-      size_t cn = full - c0 < chunk ? full - c0 : chunk;
-      impl->blocks(q, 2 * a->lda, qn, kp + c0 * w32 * lanes, cn, w32, d + c0 * lanes, a->ldd);
-    }
-    if (tail) {
-      uint16_t scratch[QTILE * 16];
-      impl->blocks(q, 2 * a->lda, qn, kp + full * w32 * lanes, 1, w32, scratch, lanes);
-      for (size_t i = 0; i < qn; i++)
-        memcpy(d + i * a->ldd + full * lanes, scratch + i * lanes, tail * sizeof(uint16_t));
-    }
-  }
+  dist_job j = {impl, a, kp, full, tail, chunk, w32};
+  gk_parallel_for(nt, ntile, dist_tile, &j);
   gk_aligned_free(kp);
   return GK_OK;
 }
