@@ -6,22 +6,10 @@
 #include "../gemm/gemm.h"
 #include "attention.h"
 
-static const gk_variant *gemm_of_this_isa(void) {
-  const gk_registry *r = gk_registry_get();
-  const gk_variant *best = NULL;
-  for (size_t i = 0; i < r->count; i++) {
-    const gk_variant *v = r->v[i];
-    if (v->op == GK_OP_GEMM && v->isa == GK_TARGET_ISA && gk_variant_usable(v) &&
-        (!best || v->priority > best->priority))
-      best = v;
-  }
-  return best ? best : gk_dispatch(GK_OP_GEMM);
-}
-
 static gk_status run(const gk_lproj_args *a) {
   gk_gemm_args g = {a->k, a->c, a->n, a->E, a->lde, a->X, a->ldx, GK_WEIGHT_KN,
                     NULL, GK_ACT_NONE, a->Y, a->ldy, a->threads};
-  return gk_gemm_run(gemm_of_this_isa(), &g); /* shapes validated by gk_lproj_check */
+  return gk_gemm_run(gk_gemm_for_isa(GK_TARGET_ISA), &g); /* shapes validated by gk_lproj_check */
 }
 
 static const gk_lproj_impl impl = {run};

@@ -23,6 +23,18 @@ gk_status gk_gemm_run(const gk_variant *v, const gk_gemm_args *a) {
   return ((const gk_gemm_impl *)v->impl)->run(a);
 }
 
+const gk_variant *gk_gemm_for_isa(gk_isa isa) {
+  const gk_registry *r = gk_registry_get();
+  const gk_variant *best = NULL;
+  for (size_t i = 0; i < r->count; i++) {
+    const gk_variant *v = r->v[i];
+    if (v->op == GK_OP_GEMM && v->isa == isa && gk_variant_usable(v) &&
+        (!best || v->priority > best->priority))
+      best = v;
+  }
+  return best ? best : gk_dispatch(GK_OP_GEMM);
+}
+
 GK_API gk_status gk_gemm(size_t M, size_t N, size_t K, const float *X,
                          size_t ldx, const float *W, size_t ldw,
                          gk_weight_layout layout, const float *bias,

@@ -60,7 +60,8 @@ typedef struct gk_gemm_ws {
 /* What a GEMM or rank-r variant registers (registry impl pointer). Every
  * entry point assumes validated arguments. The three that compute return
  * GK_OK, or GK_ERR_NO_MEMORY when a thread's scratch (ws NULL: the
- * thread-local one) cannot be allocated; Y is then partly written. */
+ * thread-local one) cannot be allocated; Y is then partly written. Dense
+ * with M = 1 (a GEMV) uses no scratch and cannot fail. */
 typedef struct gk_gemm_impl {
   unsigned mr, nr;                        /* register tile */
   /* Dense on raw weights (gk_gemm). */
@@ -98,6 +99,11 @@ gk_status gk_gemm_check(const gk_gemm_args *a);
 /* Runs one variant (the harness and the tuner call every variant this way;
  * the public entry passes the dispatcher's choice). */
 gk_status gk_gemm_run(const gk_variant *v, const gk_gemm_args *a);
+/* The highest-priority usable GEMM variant of ISA isa (else the
+ * dispatcher's): kernels templated per ISA that compute through the GEMM
+ * engine (the Linformer projection, decoding-sized attention) take their
+ * own ISA's, so the harness checks each of them through that ISA's GEMM. */
+const gk_variant *gk_gemm_for_isa(gk_isa isa);
 
 gk_status gk_lowrank_check(const gk_lowrank_args *a);
 /* Packs U and V for v's tile (thread-local scratch) and runs its fused

@@ -697,8 +697,9 @@ static gk_status dense(const tile *t, size_t M, size_t N, size_t K, const float 
   int nt = threads ? threads : gk_threads_for(GK_OP_GEMM, 2.0 * (double)M * (double)N * (double)K);
   if (M == 1) nt = 1;
   if (nt <= 1) {
-    float *w = gk_gemm_ws_get(ws, 0, wsf);
-    if (!w) return GK_ERR_NO_MEMORY;
+    /* M = 1 is a GEMV (see core): no blocks, so no scratch to ask for */
+    float *w = M == 1 ? NULL : gk_gemm_ws_get(ws, 0, wsf);
+    if (M > 1 && !w) return GK_ERR_NO_MEMORY;
     core(t, &bl, M, N, K, X, ldx, B, Y, ldy, bias, act, w);
     return GK_OK;
   }

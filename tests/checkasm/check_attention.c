@@ -137,12 +137,14 @@ static void check(const gk_variant *v) {
     t.odd_stride = (int)(ck_rand() % 2);
     check_case(v, t);
   }
-  /* n = 1 both ways, n_q != n_kv under causal, several key blocks */
+  /* n = 1 both ways, n_q != n_kv under causal, several key blocks (BC =
+   * 60 keys; decoding-sized n_q: 256, in the last row) */
   const acase fixed[] = {
       {1, 1, 64, 1, 1, 0, 0, 0, 0, 1},     {1, 1, 64, 1, 150, 1, 0, 0, 0, 1},
       {1, 1, 64, 150, 1, 1, 0, 0, 0, 2},   {1, 1, 64, 150, 150, 0, 0, 0, 0, 2},
       {1, 1, 64, 140, 140, 1, 1, 1, 0, 2}, {2, 1, 80, 70, 133, 1, 1, 0, 1, 2},
       {1, 1, 128, 65, 200, 0, 1, 0, 0, 1}, {1, 1, 96, 70, 150, 1, 0, 0, 1, 1},
+      {1, 2, 33, 1, 600, 0, 1, 0, 1, 2},   {2, 1, 64, 2, 530, 1, 1, 0, 0, 1},
   };
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] && !ck_failures(); i++)
     check_case(v, fixed[i]);
