@@ -6,6 +6,8 @@
 //   attention_kv/<variant>/heads=12/d=64/n=N/k=K/threads=T  the attention core
 //                                   alone on n queries against k keys (the
 //                                   part of Linformer after its projection)
+//   attention_kv/<variant>/heads=12/d=64/n=1/k=K/threads=T  decoding: one
+//                                   query against a cache of k keys
 // GFLOP/s counts 4·n²·d per head for full attention and, for Linformer,
 // 4·n·k·d (projections) + 4·n·k·d (attention over k rows) per head.
 // scripts/bench_torch_attention.py runs PyTorch on the same shapes and prints
@@ -65,6 +67,10 @@ benchmark::internal::Benchmark *register_core(const std::string &what, const gk_
 }  // namespace
 
 void register_attention() {
+  for (size_t k : {512, 4096})
+    for (int t : thread_counts())
+      for (const gk_variant *v : variants_of(GK_OP_ATTENTION))
+        register_core("attention_kv/", v, 1, k, t, 4.0 * kHeads * k * kDim)->MinTime(0.2);
   for (size_t n : kLengths)
     for (int t : thread_counts()) {
       for (const gk_variant *v : variants_of(GK_OP_ATTENTION)) {
