@@ -103,7 +103,10 @@ GK_API const char *gk_op_name(size_t index);
  * Threads used by ops large enough to profit (small problems stay on one
  * thread below a tuned threshold). n = 0 restores the default: OpenMP's
  * (omp_set_num_threads / OMP_NUM_THREADS). Returns GK_ERR_INVALID_ARG for
- * n > 4096.
+ * n > 4096. The threads are OpenMP's: GNU libgomp ends the process
+ * ("Thread creation failed") when it cannot start them, e.g. under a tight
+ * address-space limit, before any status can be returned; a process that
+ * runs under one should set 1 thread (then no team is ever started).
  */
 GK_API gk_status gk_set_num_threads(int n);
 GK_API int gk_get_num_threads(void);
