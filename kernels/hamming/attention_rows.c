@@ -2,6 +2,7 @@
  * weighted sum of V over a D_H tile, and the linear form's per-head kernel.
  * Also the family's registration entry (gk_register_hamming__<isa>). */
 #include "../simd.h"
+#include "../gemm/gemm.h"
 #include "hamming.h"
 
 #define L GK_VF_LANES
@@ -10,51 +11,22 @@
 /* ------------------------------------------------ quadratic: weighted sum */
 /* acc[c0..d) += sum_j lut[D[j]] v_j[c0..d) for one row: the row tail of
  * the register-blocked path below, its column tail, and decoding-sized
- * calls. Up to four vectors of the head dimension at a time, with even and
- * odd keys in separate accumulators: with one accumulator per vector, as
- * this path had, every vector was a chain of nk dependent FMAs, and one
- * query against 256 keys (b = 64, d = 64, AVX-512) spent 1.9 of its 3.4 us
- * here. */
-GK_SIMD_INLINE void wsum_row_vecs(const size_t nv, const uint16_t *D, size_t nk,
-                                  const float *lut, const float *v, size_t ldv, size_t w,
-                                  float *acc) {
-  gk_vf a[4], b[4]; /* w: lanes of the last of the nv vectors */
-  for (size_t t = 0; t < nv; t++) {
-    a[t] = t + 1 < nv ? vf_loadu(acc + t * L) : vf_loadu_n(acc + t * L, w);
-    b[t] = vf_zero();
-  }
-  size_t j = 0;
-  for (; j + 2 <= nk; j += 2) {
-    const gk_vf w0 = vf_set1(lut[D[j]]), w1 = vf_set1(lut[D[j + 1]]);
-    const float *v0 = v + j * ldv, *v1 = v0 + ldv;
-    for (size_t t = 0; t + 1 < nv; t++) {
-      a[t] = vf_fma(w0, vf_loadu(v0 + t * L), a[t]);
-      b[t] = vf_fma(w1, vf_loadu(v1 + t * L), b[t]);
-    }
-    a[nv - 1] = vf_fma(w0, vf_loadu_n(v0 + (nv - 1) * L, w), a[nv - 1]);
-    b[nv - 1] = vf_fma(w1, vf_loadu_n(v1 + (nv - 1) * L, w), b[nv - 1]);
-  }
-  if (j < nk) {
-    const gk_vf w0 = vf_set1(lut[D[j]]);
-    const float *v0 = v + j * ldv;
-    for (size_t t = 0; t + 1 < nv; t++) a[t] = vf_fma(w0, vf_loadu(v0 + t * L), a[t]);
-    a[nv - 1] = vf_fma(w0, vf_loadu_n(v0 + (nv - 1) * L, w), a[nv - 1]);
-  }
-  for (size_t t = 0; t + 1 < nv; t++) vf_storeu(acc + t * L, vf_add(a[t], b[t]));
-  vf_storeu_n(acc + (nv - 1) * L, vf_add(a[nv - 1], b[nv - 1]), w);
-}
-
-static void wsum_row(const uint16_t *D, size_t nk, const float *lut, const float *v, size_t ldv,
-                     size_t d, size_t c0, float *acc) {
-  for (size_t c = c0; c < d; c += 4 * L) {
-    const size_t left = d - c, nv = left >= 4 * L ? 4 : (left + L - 1) / L;
-    const size_t w = left >= 4 * L ? L : left - (nv - 1) * L;
-    switch (nv) {
-      case 4: wsum_row_vecs(4, D, nk, lut, v + c, ldv, w, acc + c); break;
-      case 3: wsum_row_vecs(3, D, nk, lut, v + c, ldv, w, acc + c); break;
-      case 2: wsum_row_vecs(2, D, nk, lut, v + c, ldv, w, acc + c); break;
-      default: wsum_row_vecs(1, D, nk, lut, v + c, ldv, w, acc + c); break;
-    }
+ * calls. The weights, then a GEMV on this ISA's GEMM (M = 1: two chains of
+ * keys, up to four vectors of the head dimension at a time). This path had
+ * one accumulator per vector, each a chain of nk dependent FMAs: one query
+ * against 256 keys (b = 64, d = 64, AVX-512) spent 1.9 of its 3.4 us here. */
+static void wsum_row(const gk_gemm_impl *g, const uint16_t *D, size_t nk, const float *lut,
+                     const float *v, size_t ldv, size_t d, size_t c0, float *acc) {
+  enum { COLS = 64 }; /* columns per GEMV, into y */
+  float w[GK_HQ_KB], y[COLS];
+  for (size_t j = 0; j < nk; j++) w[j] = lut[D[j]];
+  for (size_t c = c0; c < d; c += COLS) {
+    const size_t n = d - c < COLS ? d - c : COLS;
+    /* M = 1: the GEMV path, which needs no scratch and cannot fail */
+    const gk_gemm_args gv = {1, n, nk, w, nk, v + c, ldv, GK_WEIGHT_KN, NULL, GK_ACT_NONE,
+                             y, n, 1};
+    g->run(&gv);
+    for (size_t i = 0; i < n; i++) acc[c + i] += y[i];
   }
 }
 
@@ -63,6 +35,7 @@ static void wsum_row(const uint16_t *D, size_t nk, const float *lut, const float
  * column tails take the one-row path above. */
 void GK_FN(gk_hq_wsum)(const uint16_t *D, size_t nq, size_t nk, const float *lut,
                        const float *v, size_t ldv, size_t d, float *acc) {
+  const gk_gemm_impl *g = gk_gemm_for_isa(GK_TARGET_ISA)->impl; /* for the tails */
   size_t r0 = 0;
   for (; r0 + 4 <= nq; r0 += 4) {
     const uint16_t *D0 = D + r0 * GK_HQ_KB, *D1 = D0 + GK_HQ_KB, *D2 = D1 + GK_HQ_KB, *D3 = D2 + GK_HQ_KB;
@@ -92,9 +65,9 @@ void GK_FN(gk_hq_wsum)(const uint16_t *D, size_t nq, size_t nk, const float *lut
     }
     if (c < d)
       for (size_t r = r0; r < r0 + 4; r++)
-        wsum_row(D + r * GK_HQ_KB, nk, lut, v, ldv, d, c, acc + r * d);
+        wsum_row(g, D + r * GK_HQ_KB, nk, lut, v, ldv, d, c, acc + r * d);
   }
-  for (size_t r = r0; r < nq; r++) wsum_row(D + r * GK_HQ_KB, nk, lut, v, ldv, d, 0, acc + r * d);
+  for (size_t r = r0; r < nq; r++) wsum_row(g, D + r * GK_HQ_KB, nk, lut, v, ldv, d, 0, acc + r * d);
 }
 
 /* ------------------------------------------------------ linear form */
