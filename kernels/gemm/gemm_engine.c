@@ -794,11 +794,20 @@ static void lowrank_rows(const lr_job *j, float *w, int tid, int nt) {
  * scratch could not be had, which then skips its share. */
 static void lowrank_cols(const lr_job *j, float *w, float *T, int tid, int nt) {
   size_t j0, j1;
-  split(j->r, (size_t)nt, j->u_nr, 1, (size_t)tid, &j0, &j1);
-  if (w && T && j1 > j0) {
-    bsrc bs = bsrc_cols(&j->bu, j0, j->u_nr);
-    core(j->tu, &j->blu, j->M, j1 - j0, j->K, j->X, j->ldx, &bs, T + j0, j->r, NULL,
-         GK_ACT_NONE, w);
+  if (j->r <= j->u_nr) {
+    /* U is one panel: a column split would leave X·U to one thread, so
+     * its rows are split instead (each thread then reads all of U) */
+    split(j->M, (size_t)nt, 1, 0, (size_t)tid, &j0, &j1);
+    if (w && T && j1 > j0)
+      core(j->tu, &j->blu, j1 - j0, j->r, j->K, j->X + j0 * j->ldx, j->ldx, &j->bu,
+           T + j0 * j->r, j->r, NULL, GK_ACT_NONE, w);
+  } else {
+    split(j->r, (size_t)nt, j->u_nr, 1, (size_t)tid, &j0, &j1);
+    if (w && T && j1 > j0) {
+      bsrc bs = bsrc_cols(&j->bu, j0, j->u_nr);
+      core(j->tu, &j->blu, j->M, j1 - j0, j->K, j->X, j->ldx, &bs, T + j0, j->r, NULL,
+           GK_ACT_NONE, w);
+    }
   }
 #pragma omp barrier
   split(j->N, (size_t)nt, j->t->nr, 1, (size_t)tid, &j0, &j1);

@@ -113,6 +113,10 @@ static void check(const gk_variant *v) {
   const gk_gemm_impl *im = v->impl;
   check_shape(v, im->mr, 2 * im->nr + 16, 100, im->nr + 12, GK_WEIGHT_KN, GK_WEIGHT_KN, 1,
               GK_ACT_NONE, 0);
+  /* ... and a rank within one panel of U, whose X·U the threads split by
+   * rows of X instead */
+  check_shape(v, im->mr + 3, 2 * im->nr + 16, 100, 5, GK_WEIGHT_NK, GK_WEIGHT_KN, 1,
+              GK_ACT_RELU, 0);
   /* r = min(K, N) and shapes that cross cache blocks */
   check_shape(v, 17, 33, 16, 16, GK_WEIGHT_NK, GK_WEIGHT_NK, 1, GK_ACT_NONE, 0);
   /* rows of X a multiple of 4 KiB apart: X·U on the short tiles */
