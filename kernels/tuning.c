@@ -11,6 +11,11 @@ void gk_tuning_defaults(gk_tuning *t, const gk_topology *topo) {
   /* ~50 µs of single-core work at ~100 GFLOP/s: below that, a parallel
    * region's fork/join dominates. */
   for (int op = 0; op < GK_OP_COUNT; op++) t->single_thread_below[op] = 5e6;
+  /* Rank-r layers at small M stream their weights, which two threads
+   * split: on the 2-core Xeon, K = N = 768, warm, paired, 2 threads ran
+   * 1.4-1.6x faster at 1.6 MFLOP (M = 32, r = 16) and 1.1-1.2x (M = 16,
+   * r = 32); at 0.8 MFLOP (M = 16, r = 16; M = 8, r = 32) even or slower. */
+  t->single_thread_below[GK_OP_LOWRANK] = 1e6;
 }
 
 gk_tuning *gk_tuning_for_tuner(void) {
