@@ -1,7 +1,7 @@
 /* Adapter: fused rank-r GEMM (GK_OP_LOWRANK) on factors packed once per
- * variant, as a linear-layer plan holds them: per-call packing (what
- * gk_lowrank_run adds) is one thread's work either way, and at decoding
- * sizes it was as long as the product, hiding what a second thread gains. */
+ * variant, as a linear-layer plan holds them. Per-call packing (what
+ * gk_lowrank_run adds, and plans never pay) is one thread's work with one
+ * thread or two, so it would dilute what the second thread gains. */
 #include <float.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -72,6 +72,8 @@
 #define TILE_NAME "4x4"
 #endif
 #define LANES GK_VF_LANES
+/* log2(e), folded into the query scale: the softmax runs in base 2 */
+#define LOG2E 1.44269504088896341f
 #define BR (QV * LANES) /* queries per block */
 #define KG 10           /* key groups per block */
 #define BC (NJ * KG)    /* keys per block: whole groups, no padded keys */
@@ -370,8 +372,7 @@ static void chunk(const gk_attn_args *a, float *ws, const float *q, const float 
   float *kc = ws + chunk_max(d) * bf, *vb = kc + round16(BC * dp);
   float *st = vb + round16(BC * dp), *alpha = st + round16(BC * BR);
   const ptrdiff_t off = (ptrdiff_t)a->s.n_kv - (ptrdiff_t)a->s.n_q;
-  /* log2(e) folded into the scale: the softmax runs in base 2 */
-  const float scale = a->s.scale * 1.44269504088896341f;
+  const float scale = a->s.scale * LOG2E;
   qblock blk[GMAX];
   size_t kmax = 0;
   for (size_t b = 0; b < nblk; b++) {
@@ -500,7 +501,7 @@ static void decode_head(const gk_attn_args *a, const gk_variant *gemm, float *ws
                         const float *k, const float *v, float *o, size_t n_eff) {
   const size_t d = a->s.head_dim, dp = round16(padded_dim(d)), n_q = a->s.n_q;
   const ptrdiff_t off = (ptrdiff_t)a->s.n_kv - (ptrdiff_t)n_q;
-  const float scale = a->s.scale * 1.44269504088896341f; /* base 2, as chunk */
+  const float scale = a->s.scale * LOG2E;
   const gk_gemm_impl *g = gemm->impl;
   float *s = ws, *y = s + round16(DEC_KB), *qs = y + dp, *acc = qs + DEC_MAX_Q * dp;
   float m[DEC_MAX_Q], l[DEC_MAX_Q];
