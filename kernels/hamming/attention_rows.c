@@ -35,7 +35,7 @@ static void wsum_row(const gk_gemm_impl *g, const uint16_t *D, size_t nk, const 
  * column tails take the one-row path above. */
 void GK_FN(gk_hq_wsum)(const uint16_t *D, size_t nq, size_t nk, const float *lut,
                        const float *v, size_t ldv, size_t d, float *acc) {
-  const gk_gemm_impl *g = gk_gemm_for_isa(GK_TARGET_ISA)->impl; /* for the tails */
+  const gk_gemm_impl *g = NULL; /* the tails' GEMV, looked up when there are tails */
   size_t r0 = 0;
   for (; r0 + 4 <= nq; r0 += 4) {
     const uint16_t *D0 = D + r0 * GK_HQ_KB, *D1 = D0 + GK_HQ_KB, *D2 = D1 + GK_HQ_KB, *D3 = D2 + GK_HQ_KB;
@@ -63,10 +63,13 @@ void GK_FN(gk_hq_wsum)(const uint16_t *D, size_t nq, size_t nk, const float *lut
       vf_storeu(A2 + c, a20), vf_storeu(A2 + c + L, a21), vf_storeu(A2 + c + 2 * L, a22), vf_storeu(A2 + c + 3 * L, a23);
       vf_storeu(A3 + c, a30), vf_storeu(A3 + c + L, a31), vf_storeu(A3 + c + 2 * L, a32), vf_storeu(A3 + c + 3 * L, a33);
     }
-    if (c < d)
+    if (c < d) {
+      if (!g) g = gk_gemm_for_isa(GK_TARGET_ISA)->impl;
       for (size_t r = r0; r < r0 + 4; r++)
         wsum_row(g, D + r * GK_HQ_KB, nk, lut, v, ldv, d, c, acc + r * d);
+    }
   }
+  if (r0 < nq && !g) g = gk_gemm_for_isa(GK_TARGET_ISA)->impl;
   for (size_t r = r0; r < nq; r++) wsum_row(g, D + r * GK_HQ_KB, nk, lut, v, ldv, d, 0, acc + r * d);
 }
 
