@@ -11,10 +11,15 @@ void gk_tuning_defaults(gk_tuning *t, const gk_topology *topo) {
   /* ~50 µs of single-core work at ~100 GFLOP/s: below that, a parallel
    * region's fork/join dominates. */
   for (int op = 0; op < GK_OP_COUNT; op++) t->single_thread_below[op] = 5e6;
-  /* Rank-r layers at small M stream their weights, which two threads
-   * split: on the 2-core Xeon, K = N = 768, warm, paired, 2 threads ran
-   * 1.4-1.6x faster at 1.6 MFLOP (M = 32, r = 16) and 1.1-1.2x (M = 16,
-   * r = 32); at 0.8 MFLOP (M = 16, r = 16; M = 8, r = 32) even or slower. */
+  /* GEMMs and rank-r layers at small M stream their weights, which two
+   * threads split. On the 2-core Xeon, warm, paired, 2 threads ran: dense
+   * on packed weights 1.2-1.5x faster at 1.05 MFLOP (M = 32, K = N = 128),
+   * 1.7x at 2.1 MFLOP (M = 16, K = N = 256), 2.8-3.8x at M = 2-4,
+   * K = N = 768 (2.4-4.7 MFLOP: each half of W then stays in its core's
+   * L2); rank-r, K = N = 768, 1.4-1.6x at 1.6 MFLOP (M = 32, r = 16),
+   * 1.1-1.2x (M = 16, r = 32), even or slower at 0.8 MFLOP (M = 16,
+   * r = 16; M = 8, r = 32). Tunes there put the GEMM's at 0.34-0.96 MFLOP. */
+  t->single_thread_below[GK_OP_GEMM] = 1e6;
   t->single_thread_below[GK_OP_LOWRANK] = 1e6;
 }
 

@@ -252,7 +252,7 @@ static void test_hostile_entries(void **state) {
   assert_int_equal(t.blocking[0].nc, 2048);
   for (unsigned cls = 0; cls < GK_MAX_CLASSES; cls++)
     assert_string_equal(t.variant[GK_OP_GEMM][cls], "");
-  assert_true(t.single_thread_below[GK_OP_GEMM] == 5e6);
+  assert_true(t.single_thread_below[GK_OP_GEMM] == 1e6);
   free(buf);
 }
 
