@@ -37,6 +37,15 @@
 #define L GK_VF_LANES
 #define MAX_MR 28
 #define MAX_NV 4
+/* K blocks of at most this many steps (rank-r's T·V at small r) are
+ * "short": a tile's k loop is then about as long as its set-up and store,
+ * so the macro-kernel walks C row tile by row tile (the writes become
+ * sequential streams the hardware prefetcher follows) and the tiles skip
+ * their prefetch of C. Paired on a Zen 3 EPYC (AVX2, 6x16), against
+ * columns outer with C prefetched: rank-r K = N = 768, r = 16, M = 32-2048, 1.02-1.08x; r = 32
+ * 1.00-1.04x, r = 64 1.03x; a K = 16 GEMM 1.07-1.08x. Rows outer at
+ * r = 128 was even, at r = 256 1.7% slower. Not measured on AVX-512. */
+#define SHORT_K 64
 
 typedef struct epi {
   const float *bias; /* bias of the tile's first column, or NULL */
@@ -162,15 +171,20 @@ GK_SIMD_INLINE void ukr_body(const size_t m, const size_t MR, const size_t NV, s
    * 64-float rows out. Fetching it too, paired on the BERT shapes: a bare
    * 8x48 loop over packed blocks 1-9% faster (most where C is largest,
    * M = 2048, N = 3072); the whole GEMM 0.99-1.04x on packed weights,
-   * 0.98-1.03x (noise) on raw ones. */
+   * 0.98-1.03x (noise) on raw ones.
+   * Not for short K (see SHORT_K): those tiles write C row by row, and
+   * their k loop is too short to hide the fetch. */
+  if (kc > SHORT_K)
 #pragma GCC unroll 28
-  for (size_t i = 0; i < m; i++) {
+    for (size_t i = 0; i < m; i++) {
 #pragma GCC unroll 4
-    for (size_t v = 0; v < NV; v++) __builtin_prefetch(c + i * ldc + v * L, 1);
-    __builtin_prefetch(c + i * ldc + NV * L - 1, 1); /* rows off the lines */
+      for (size_t v = 0; v < NV; v++) __builtin_prefetch(c + i * ldc + v * L, 1);
+      __builtin_prefetch(c + i * ldc + NV * L - 1, 1); /* rows off the lines */
+    }
+#pragma GCC unroll 28
+  for (size_t i = 0; i < m; i++)
 #pragma GCC unroll 4
     for (size_t v = 0; v < NV; v++) acc[i][v] = vf_zero();
-  }
   if (e->pf)
     k_steps(m, MR, NV, kc, a, lda, b, ldb, acc, 1, e->pf, e->pf_stride);
   else
@@ -637,8 +651,8 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
        * cache either way, and C is then written row tile by row tile,
        * whole rows of it in sequence, instead of in NR-wide column strips
        * whose lines the prefetchers cannot predict (T·V at r = 16 is
-       * bound by those writes). */
-      const int rows_outer = kc * nc <= bl->mc * bl->kc;
+       * bound by those writes). Also for short K blocks (see SHORT_K). */
+      const int rows_outer = kc <= SHORT_K || kc * nc <= bl->mc * bl->kc;
       for (size_t ic = 0; ic < M; ic += mb) {
         size_t mc = M - ic < mb ? M - ic : mb;
         const float *ap = A + ic * lda + pc;
