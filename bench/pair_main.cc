@@ -22,7 +22,8 @@
 //
 // Times are wall-clock per call (threads), each call timed right after an
 // untimed one of the same contestant, the first round discarded; with more
-// than one thread each such pair starts after a 150 ms pause (see settle).
+// than one thread each such pair starts after a 150 ms pause (see settle)
+// and at least 20 ms of untimed calls (see kWakeSeconds).
 // Run it at real-time priority (chrt -f 10) where you can: another
 // process taking a core mid-call moves single rounds by a time slice.
 #include <algorithm>
@@ -56,10 +57,16 @@ void settle() {
 // ... and then the pool's idle cores take a while to come back: on the
 // 2-core VM a 2-thread rank-r call (M = 32, r = 64, ~35 us warm) took
 // 5.4-8.1 ms as the first call after the pause and still ~4 ms as the
-// second in 7 of 10 rounds; the third ran at its warm speed. So with
-// several threads each contestant makes this many untimed calls more
+// second in 7 of 10 rounds; the third ran at its warm speed. And the
+// cores' clocks ramp up for milliseconds after the pause: on a 2-core Zen 3
+// EPYC VM a 2-thread rank-r call (M = 2048, r = 16) took 2.0, 1.2, 1.1,
+// 1.0, 0.9 ms in a row, for greenkern and oneDNN alike, so a contestant
+// timed on its third call measured the ramp (greenkern read 0.70-0.89x
+// oneDNN there, 0.98-1.08x warm). So with several threads each contestant
+// makes untimed calls, at least this many and for at least kWakeSeconds,
 // before its usual untimed one.
 constexpr int kWakeCalls = 2;
+constexpr double kWakeSeconds = 0.02;
 
 struct Shape {
   bool lowrank;
@@ -150,7 +157,8 @@ int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer
       gk_status st = GK_OK;
       if (threads > 1) { /* see settle() */
         settle();
-        for (int w = 0; w < kWakeCalls && !st; w++) st = call(c);
+        const double w0 = now();
+        for (int w = 0; !st && (w < kWakeCalls || now() - w0 < kWakeSeconds); w++) st = call(c);
       }
       if (!st) st = call(c);
       double t0 = now();
