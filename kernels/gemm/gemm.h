@@ -123,9 +123,13 @@ static inline float *gk_gemm_ws_get(const gk_gemm_ws *ws, int tid, size_t floats
 
 /* Cache blocking in elements for the mr x nr tile of ISA isa: the blocks
  * the profile measured on that tile (ctx->tuning's blocking table), else
- * derived from the detected cache sizes. */
+ * derived from the detected cache sizes. in_place_tiles: up to how many
+ * row tiles raw KN weights are read in place rather than packed (see
+ * raw_in_place in gemm_engine.c); the second when their rows are a
+ * multiple of 4 KiB apart. */
 typedef struct gk_gemm_blocking {
   size_t mc, kc, nc;
+  size_t in_place_tiles, in_place_tiles_aliased;
 } gk_gemm_blocking;
 gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr);
 

@@ -462,11 +462,6 @@ static bsrc bsrc_cols(const bsrc *b, size_t j0, size_t nr) {
   return s;
 }
 
-/* Raw KN rows of B are read in place, without packing, by up to this many
- * row tiles (of M), or up to the second when W's rows are a multiple of
- * 4 KiB apart (see raw_in_place). */
-#define IN_PLACE_MAX_TILES 24
-#define IN_PLACE_MAX_TILES_ALIASED 8
 #define DIRECT_A_MAX_N 64
 /* Rows of A read in place at once when they alias in L1 (ldx a multiple
  * of 1024 floats): fewer than L1's ways (12 on the Xeon measured) leave
@@ -588,10 +583,11 @@ static void macro_kernel(const tile *t, size_t mc, size_t nc, size_t kc, const f
  * tiles) 1.01-1.08x, M = 192 (32) 0.95x. Rows 4 KiB apart share L1's
  * sets: 16 tiles reading them stall (8x48, M = 128, N = 3072: 0.70x), 8
  * do not (M = 64: 1.01x). Up to 8 tiles this replaced packing by the
- * first tile of each panel, which it matched (0.98-1.02x). */
-static int raw_in_place(const bsrc *B, size_t M, size_t MR) {
+ * first tile of each panel, which it matched (0.98-1.02x). The limits
+ * scale with L1d (see gk_gemm_blocking_for). */
+static int raw_in_place(const bsrc *B, size_t M, size_t MR, const gk_gemm_blocking *bl) {
   if (B->kind != B_RAW || B->layout != GK_WEIGHT_KN) return 0;
-  return (M + MR - 1) / MR <= (B->ld % 1024 ? IN_PLACE_MAX_TILES : IN_PLACE_MAX_TILES_ALIASED);
+  return (M + MR - 1) / MR <= (B->ld % 1024 ? bl->in_place_tiles : bl->in_place_tiles_aliased);
 }
 
 /* One thread's GEMM: C (M x N) = act(A·B + bias), A raw row-major. */
@@ -611,7 +607,7 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
     GK_FN(gk_epilogue_row)(C, bias, N, act);
     return;
   }
-  const int in_place = raw_in_place(B, M, MR);
+  const int in_place = raw_in_place(B, M, MR, bl);
   /* A read in place when its packing would not pay:
    *  - tiles of at most DIRECT_A_MR rows, whose rows' lines fit L1's ways
    *    even when they alias. On 64-byte-aligned rows either way runs at
