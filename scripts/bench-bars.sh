@@ -3,16 +3,20 @@
 # peers in the same benchmark binary, medians of repeated runs, and the
 # ratios each bar is judged on.
 #   scripts/bench-bars.sh [BUILD_DIR] [OUT_PREFIX]
-# writes OUT_PREFIX-avx512.json and OUT_PREFIX-avx2.json (default
-# bench-bars-*.json), then prints the medians and the ratio tables.
+# writes OUT_PREFIX-<isa>.json for the widest ISA this CPU runs (avx512,
+# else avx2; the bars are judged on that ISA's default tiles: 8x48 on
+# AVX-512, 6x16 on AVX2) and, on AVX-512 machines, OUT_PREFIX-avx2.json for
+# the AVX2 bar (default prefix bench-bars), then prints the medians and the
+# ratio tables.
 #
 # OpenBLAS runs with OPENBLAS_L2_SIZE unset and OPENBLAS_CORETYPE set:
 # Debian 12's OpenBLAS 0.3.21 does not recognise newer Xeons (family 6
 # model 207) and falls back to its SSE3 Prescott kernel when the variable
 # is unset, and some machines set an older core that halves its speed. The
-# AVX-512 run uses $GKB_OPENBLAS_CORETYPE (default Cooperlake), the AVX2 run
-# Haswell (the AVX2 bar compares against OpenBLAS's Haswell kernel). Each
-# report's context names the kernel OpenBLAS ran.
+# first run uses $GKB_OPENBLAS_CORETYPE (default Cooperlake on AVX-512
+# machines, Haswell on the others), the AVX2 run Haswell (the AVX2 bar
+# compares against OpenBLAS's Haswell kernel). Each report's context names
+# the kernel OpenBLAS ran.
 # GKB_PROFILE=FILE sets the rank crossovers of a greenkern-tune profile beside
 # those read off the benchmark.
 # "% of peak" needs the single-core FMA peak: set GKB_PEAK_GFLOPS (measure
@@ -36,23 +40,28 @@ bench=$build/bench/greenkern-bench
 [ -x "$bench" ] || { echo "bench-bars: $bench not built (meson setup $build && ninja -C $build)"; exit 2; }
 
 join() { local IFS='|'; echo "(${*})"; }
-avx512_filters=(
-  # dense GEMM, BERT shapes: every AVX-512 tile vs peers, 1 thread; 2 threads scaling
-  '^gemm/.*(avx512|peer).*/M=(128|512|2048)/K=(768|3072)/N=(768|3072)/threads=1'
-  '^gemm/.*(8x48__avx512|peer:onednn).*/M=(512|2048)/K=(768|3072)/N=(768|3072)/threads=2'
+if grep -qw avx512f /proc/cpuinfo; then
+  top=avx512 tile=8x48 core=${GKB_OPENBLAS_CORETYPE:-Cooperlake}
+else
+  top=avx2 tile=6x16 core=${GKB_OPENBLAS_CORETYPE:-Haswell}
+fi
+top_filters=(
+  # dense GEMM, BERT shapes: every tile of that ISA vs peers, 1 thread; 2 threads scaling
+  "^gemm/.*(__$top|peer).*/M=(128|512|2048)/K=(768|3072)/N=(768|3072)/threads=1"
+  "^gemm/.*(${tile}__$top|peer:onednn).*/M=(512|2048)/K=(768|3072)/N=(768|3072)/threads=2"
   # fused rank-r (the default tile) vs dense on W = U·V vs the peers' two calls
-  '^lowrank/(f32_lowrank_ukernel_8x48__avx512|dense-packed|peer:onednn|peer:openblas)/M=(32|128|512|2048)/K=768/N=768/r=(16|32|64|128|192|256|384)/threads=1'
-  '^lowrank/(f32_lowrank_ukernel_8x48__avx512|dense-packed|peer:onednn|peer:openblas)/M=(128|512)/K=(768|3072)/N=(768|3072)/r=(16|64|256)/threads=1'
-  '^lowrank/(f32_lowrank_ukernel_8x48__avx512|peer:onednn|peer:openblas)/M=(32|128|512|2048)/K=768/N=768/r=(16|32|64|128|192|256|384)/threads=2'
+  "^lowrank/(f32_lowrank_ukernel_${tile}__$top|dense-packed|peer:onednn|peer:openblas)/M=(32|128|512|2048)/K=768/N=768/r=(16|32|64|128|192|256|384)/threads=1"
+  "^lowrank/(f32_lowrank_ukernel_${tile}__$top|dense-packed|peer:onednn|peer:openblas)/M=(128|512)/K=(768|3072)/N=(768|3072)/r=(16|64|256)/threads=1"
+  "^lowrank/(f32_lowrank_ukernel_${tile}__$top|peer:onednn|peer:openblas)/M=(32|128|512|2048)/K=768/N=768/r=(16|32|64|128|192|256|384)/threads=2"
   # rank crossover: fused at ranks around the break-even against dense on W = U·V
   '^rank-crossover/'
   # plan overhead at tiny shapes
   '^plan-overhead/'
   # full attention vs Linformer, 12 heads x d=64
-  '^attention/.*avx512/heads=12/d=64/n=(1024|2048|4096|8192)/threads=(1|2)'
+  "^attention/.*__$top/heads=12/d=64/n=(1024|2048|4096|8192)/threads=(1|2)"
   '^linformer/heads=12/d=64/n=(1024|2048|4096|8192)/k=(64|128|256)/threads=(1|2)'
   # Linformer's attention part alone: n queries against k = 128 projected rows
-  '^attention_kv/.*avx512/heads=12/d=64/n=4096/k=128/threads=1'
+  "^attention_kv/.*__$top/heads=12/d=64/n=4096/k=128/threads=1"
   # all-pairs Hamming distances, n = 4096
   '^hamming_dist/(.*avx512|.*avx2|baseline|peer).*/b=256/n=4096/threads=1'
   # Hamming attention, b = 16: linear vs quadratic, and linear growth
@@ -71,16 +80,18 @@ run() { # CORETYPE OUT FILTER...
 rt=()
 [ "${GKB_RT:-0}" = 1 ] && rt=(chrt -f 10)
 echo "bench-bars: load average before the run: $(cut -d' ' -f1-3 /proc/loadavg) on $(nproc) cores"
-run "${GKB_OPENBLAS_CORETYPE:-Cooperlake}" "$out-avx512.json" "${avx512_filters[@]}"
-run Haswell "$out-avx2.json" "${avx2_filters[@]}"
+run "$core" "$out-$top.json" "${top_filters[@]}"
+second=-
+if [ "$top" != avx2 ]; then second=$out-avx2.json; run Haswell "$second" "${avx2_filters[@]}"; fi
 echo "bench-bars: load average after the run: $(cut -d' ' -f1-3 /proc/loadavg)"
 
-python3 - "$out-avx512.json" "$out-avx2.json" "${GKB_PEAK_GFLOPS:-0}" <<'PY'
+python3 - "$out-$top.json" "$second" "${GKB_PEAK_GFLOPS:-0}" "$top" "$tile" <<'PY'
 import json, os, re, sys
 from collections import defaultdict
 
 peak = float(sys.argv[3])
-runs = [json.load(open(p)) for p in sys.argv[1:3]]
+runs = [json.load(open(p)) for p in sys.argv[1:3] if p != "-"]
+top, tile = sys.argv[4], sys.argv[5]  # widest ISA run, its default tile
 def clean(run_name):  # the benchmark's name without Google Benchmark's run options
     return re.sub(r"/(min_time:[^/]*|iterations:\d+|real_time)", "", run_name)
 
@@ -100,7 +111,8 @@ def ctx(i):
 def fmt_t(s): return f"{s*1e3:.3f} ms" if s >= 1e-4 else f"{s*1e6:.2f} us"
 def ratio_cell(x, bar): return f"{x:.2f}x" + ("" if x >= bar else " (below)")
 
-print(f"AVX-512 run: {ctx(0)}\nAVX2 run: {ctx(1)}\n")
+for i, what in enumerate((f"{top} run", "AVX2 run")[:len(runs)]): print(f"{what}: {ctx(i)}")
+print()
 print("| benchmark | median | GFLOP/s or rate |\n|---|---:|---:|")
 for i, d in enumerate(runs):
     for b in d["benchmarks"]:
@@ -125,7 +137,10 @@ def split(run, prefix):
 
 print("\n### Dense GEMM, 1 thread: peer time / our time (bar 0.95x)\n")
 print("| shape | our best tile | ours | best peer | peer | ratio |\n|---|---|---:|---|---:|---:|")
-for run, isa, peers in ((0, "avx512", ("peer:onednn", "peer:openblas")), (1, "avx2", ("peer:openblas",))):
+# the AVX2 bar (against OpenBLAS's Haswell kernel) from the AVX2 run, or
+# from the first run where AVX2 is the widest ISA
+for run, isa, peers in ((0, top, ("peer:onednn", "peer:openblas")),
+                        (len(runs) - 1, "avx2", ("peer:openblas",))):
     for shape, rows in sorted(split(run, "gemm").items()):
         if not shape.endswith("threads=1"): continue
         ours = {w: t for w, t in rows.items() if w.endswith("__" + isa)}
@@ -148,7 +163,7 @@ print("| shape | fused | best peer | peer | speedup | dense on U·V / fused |\n|
 wins = total = 0
 for shape, rows in sorted(split(0, "lowrank").items(),
                           key=lambda kv: [int(x) for x in re.findall(r"\d+", kv[0])]):
-    fused = rows.get("f32_lowrank_ukernel_8x48__avx512")
+    fused = rows.get(f"f32_lowrank_ukernel_{tile}__{top}")
     theirs = {w: t for w, t in rows.items() if w.startswith("peer:")}
     if not fused or not theirs: continue
     bp = min(theirs, key=theirs.get)
@@ -205,10 +220,10 @@ for (i, name), (t, _) in sorted(med.items()):
 
 # ---- attention and Linformer
 print("\n### Attention, 12 heads x d = 64\n")
-print("| n | threads | full (avx512) | GFLOP/s | % of peak | Linformer k=128 | full / Linformer |")
+print(f"| n | threads | full ({top}) | GFLOP/s | % of peak | Linformer k=128 | full / Linformer |")
 print("|---:|---:|---:|---:|---:|---:|---:|")
 for (i, name), (t, g) in sorted(med.items()):
-    m = re.match(r"attention/.*avx512/heads=12/d=64/n=(\d+)/threads=(\d)", name)
+    m = re.match(rf"attention/.*__{top}/heads=12/d=64/n=(\d+)/threads=(\d)", name)
     if i != 0 or not m: continue
     n, th = m.groups()
     lin = med.get((0, f"linformer/heads=12/d=64/n={n}/k=128/threads={th}"))
