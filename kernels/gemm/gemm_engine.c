@@ -42,9 +42,10 @@
  * so the macro-kernel walks C row tile by row tile (the writes become
  * sequential streams the hardware prefetcher follows) and the tiles skip
  * their prefetch of C. Paired on a Zen 3 EPYC (AVX2, 6x16), against
- * columns outer with C prefetched: rank-r K = N = 768, r = 16, M = 32-2048, 1.02-1.08x; r = 32
- * 1.00-1.04x, r = 64 1.03x; a K = 16 GEMM 1.07-1.08x. Rows outer at
- * r = 128 was even, at r = 256 1.7% slower. Not measured on AVX-512. */
+ * columns outer with C prefetched: rank-r K = N = 768, r = 16,
+ * M = 32-2048, 1.02-1.08x; r = 32 1.00-1.04x, r = 64 1.03x; a K = 16 GEMM
+ * 1.07-1.08x. Rows outer at r = 128 was even, at r = 256 1.7% slower.
+ * Not measured on AVX-512. */
 #define SHORT_K 64
 
 typedef struct epi {
