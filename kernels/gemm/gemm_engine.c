@@ -587,13 +587,6 @@ static void macro_kernel(const tile *t, size_t mc, size_t nc, size_t kc, const f
       const float *b = bp + q * pstride;
       size_t lb = ldb;
       if (edge && n < NR) b = edge, lb = NR;
-      /* columns outer: the first NR/16 tiles of a panel prefetch one
-       * 16-float line of the next micro-panel per k step: packed panels
-       * line after line; rows read in place (ldb > NR) one column of
-       * lines at a time, a stride beyond what hardware prefetchers follow */
-      const float *pf = NULL;
-      if (!rows_outer && q + 1 < panels && p < NR / 16)
-        pf = bp + (q + 1) * pstride + (ldb == NR ? p * kc * 16 : p * 16);
       float *c = C + ir * ldc + jr;
       if (rows_outer && m == MR && n == NR) {
         /* this row tile's full panels from here on, in one call */
@@ -605,6 +598,13 @@ static void macro_kernel(const tile *t, size_t mc, size_t nc, size_t kc, const f
         i += full - 1;
         continue;
       }
+      /* columns outer: the first NR/16 tiles of a panel prefetch one
+       * 16-float line of the next micro-panel per k step: packed panels
+       * line after line; rows read in place (ldb > NR) one column of
+       * lines at a time, a stride beyond what hardware prefetchers follow */
+      const float *pf = NULL;
+      if (!rows_outer && q + 1 < panels && p < NR / 16)
+        pf = bp + (q + 1) * pstride + (ldb == NR ? p * kc * 16 : p * 16);
       epi e = {bias ? bias + jr : NULL, accumulate, last, pf, ldb == NR ? 16 : ldb};
       t->ukr(m, kc, a, lda, b, lb, c, ldc, n, &e);
       if (last && act != GK_ACT_NONE)
