@@ -64,14 +64,12 @@ static gk_status run(tn_case *c, const gk_variant *v, int threads) {
   const gk_gemm_impl *im = v->impl;
   const gk_lowrank_args *a = &c->a;
   if (c->packed_for != v) {
-    const unsigned unr = im->u_nr(a->r);
+    size_t nu, nv;
+    gk_factor_floats(im, a->K, a->r, a->N, &nu, &nv);
     free(c->pu), free(c->pv);
-    c->pu = tn_alloc(gk_packed_floats(a->K, a->r, unr));
-    c->pv = tn_alloc(gk_packed_floats(a->r, a->N, im->nr));
-    im->pack_nr(a->U, a->ldu, a->u_layout, a->K, a->r, unr, c->pu);
-    im->pack(a->V, a->ldv, a->v_layout, a->r, a->N, c->pv);
-    c->PU = (gk_packed_b){c->pu, a->K, a->r, unr};
-    c->PV = (gk_packed_b){c->pv, a->r, a->N, im->nr};
+    c->pu = tn_alloc(nu), c->pv = tn_alloc(nv);
+    gk_pack_factors(im, a->K, a->r, a->N, a->U, a->ldu, a->u_layout, a->V, a->ldv, a->v_layout,
+                    c->pu, c->pv, &c->PU, &c->PV);
     c->packed_for = v;
   }
   return im->lowrank_packed(a->M, a->X, a->ldx, &c->PU, &c->PV, a->bias, a->act, a->Y, a->ldy,

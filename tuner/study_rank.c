@@ -74,15 +74,11 @@ static void run_fused(void *p) {
  * random matrices: only the timing matters here (the variant study has
  * checked the fused kernels against the scalar ones). */
 static void pack_factors(rank_case *c) {
-  /* U as plans pack it: panels of u_nr(r), the narrow tile for small r */
-  unsigned unr = c->fused->u_nr(c->r);
+  /* as plans pack them: U in panels of u_nr(r), the narrow tile for small r */
   c->uv_copies = copies_for(c->r * (c->K + c->N) * sizeof(float));
-  for (unsigned i = 0; i < c->uv_copies; i++) {
-    c->fused->pack_nr(c->Uraw, c->K, GK_WEIGHT_KN, c->K, c->r, unr, c->pu[i]);
-    c->fused->pack(c->Vraw, c->N, GK_WEIGHT_KN, c->r, c->N, c->pv[i]);
-    c->U[i] = (gk_packed_b){c->pu[i], c->K, c->r, unr};
-    c->V[i] = (gk_packed_b){c->pv[i], c->r, c->N, c->fused->nr};
-  }
+  for (unsigned i = 0; i < c->uv_copies; i++)
+    gk_pack_factors(c->fused, c->K, c->r, c->N, c->Uraw, c->K, GK_WEIGHT_KN, c->Vraw, c->N,
+                    GK_WEIGHT_KN, c->pu[i], c->pv[i], &c->U[i], &c->V[i]);
 }
 
 /* The ratio fused/dense at rank r: dense and fused timed in alternation,

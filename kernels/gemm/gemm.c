@@ -63,19 +63,35 @@ gk_status gk_lowrank_check(const gk_lowrank_args *a) {
   return gk_check_matrix(a->Y, a->M, a->N, a->ldy);
 }
 
+void gk_factor_floats(const gk_gemm_impl *im, size_t K, size_t r, size_t N, size_t *nu,
+                      size_t *nv) {
+  *nu = gk_packed_floats(K, r, im->u_nr(r));
+  *nv = gk_packed_floats(r, N, im->nr);
+}
+
+void gk_pack_factors(const gk_gemm_impl *im, size_t K, size_t r, size_t N, const float *U,
+                     size_t ldu, gk_weight_layout u_layout, const float *V, size_t ldv,
+                     gk_weight_layout v_layout, float *pu, float *pv, gk_packed_b *PU,
+                     gk_packed_b *PV) {
+  const unsigned unr = im->u_nr(r);
+  im->pack_nr(U, ldu, u_layout, K, r, unr, pu);
+  im->pack(V, ldv, v_layout, r, N, pv);
+  *PU = (gk_packed_b){pu, K, r, unr};
+  *PV = (gk_packed_b){pv, r, N, im->nr};
+}
+
 gk_status gk_lowrank_run(const gk_variant *v, const gk_lowrank_args *a) {
   gk_status s = gk_lowrank_check(a);
   if (s) return s;
   if (!v || v->op != GK_OP_LOWRANK) return GK_ERR_INVALID_ARG;
   const gk_gemm_impl *im = v->impl;
-  size_t unr = im->u_nr(a->r);
-  size_t nu = gk_packed_floats(a->K, a->r, unr), nv = gk_packed_floats(a->r, a->N, im->nr);
+  size_t nu, nv;
+  gk_factor_floats(im, a->K, a->r, a->N, &nu, &nv);
   float *pu = gk_gemm_scratch(1, nu + nv);
   if (!pu) return GK_ERR_NO_MEMORY;
-  float *pv = pu + nu;
-  im->pack_nr(a->U, a->ldu, a->u_layout, a->K, a->r, unr, pu);
-  im->pack(a->V, a->ldv, a->v_layout, a->r, a->N, pv);
-  gk_packed_b U = {pu, a->K, a->r, unr}, V = {pv, a->r, a->N, im->nr};
+  gk_packed_b U, V;
+  gk_pack_factors(im, a->K, a->r, a->N, a->U, a->ldu, a->u_layout, a->V, a->ldv, a->v_layout,
+                  pu, pu + nu, &U, &V);
   return im->lowrank_packed(a->M, a->X, a->ldx, &U, &V, a->bias, a->act, a->Y, a->ldy,
                             a->threads, NULL);
 }

@@ -110,6 +110,17 @@ gk_status gk_lowrank_check(const gk_lowrank_args *a);
  * path. v is a GK_OP_LOWRANK variant. */
 gk_status gk_lowrank_run(const gk_variant *v, const gk_lowrank_args *a);
 
+/* Rank-r factors packed as im's fused path reads them: U (K x r, layout
+ * u_layout) in panels of im->u_nr(r) columns at pu, V (r x N, layout
+ * v_layout) in panels of im->nr at pv, each buffer the floats
+ * gk_factor_floats gives. *PU and *PV then describe the two. */
+void gk_factor_floats(const gk_gemm_impl *im, size_t K, size_t r, size_t N, size_t *nu,
+                      size_t *nv);
+void gk_pack_factors(const gk_gemm_impl *im, size_t K, size_t r, size_t N, const float *U,
+                     size_t ldu, gk_weight_layout u_layout, const float *V, size_t ldv,
+                     gk_weight_layout v_layout, float *pu, float *pv, gk_packed_b *PU,
+                     gk_packed_b *PV);
+
 /* Thread-local scratch of at least `floats` floats, 64-byte aligned, kept
  * for the thread's lifetime (freed at thread exit). slot 0: the engine's
  * blocks; slot 1: weights packed per call. NULL if allocation fails. */

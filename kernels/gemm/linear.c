@@ -19,8 +19,8 @@ struct gk_linear_plan {
   float *bias;                       /* copy, N floats, or NULL */
   const gk_gemm_impl *dense, *fused; /* fused: NULL for a dense plan */
   float *w;                          /* W packed for dense->nr */
-  float *u, *v;                      /* U packed for u_nr, V for fused->nr */
-  size_t u_nr;
+  float *u, *v;                      /* the factors packed for fused, */
+  gk_packed_b pu, pv;                /* described */
   size_t bytes;
   atomic_int logged[2];              /* GK_VERBOSE: path reported once */
 };
@@ -99,15 +99,15 @@ GK_API gk_status gk_linear_create_lowrank(gk_linear_plan **plan, size_t K, size_
   if ((s = plan_new(&p, K, N, r, bias, act))) return s;
   p->fused = gk_dispatch(GK_OP_LOWRANK)->impl;
   float *ukr = NULL, *wd = NULL;
-  p->u_nr = p->fused->u_nr(r);
-  if ((s = alloc_array(p, &p->u, gk_packed_floats(K, r, p->u_nr))) ||
-      (s = alloc_array(p, &p->v, gk_packed_floats(r, N, p->fused->nr))) ||
+  size_t nu, nv;
+  gk_factor_floats(p->fused, K, r, N, &nu, &nv);
+  if ((s = alloc_array(p, &p->u, nu)) || (s = alloc_array(p, &p->v, nv)) ||
       (s = alloc_array(p, &p->w, gk_packed_floats(K, N, p->dense->nr)))) {
     gk_linear_destroy(p);
     return s;
   }
-  p->fused->pack_nr(U, ldu, u_layout, K, r, p->u_nr, p->u);
-  p->fused->pack(V, ldv, v_layout, r, N, p->v);
+  gk_pack_factors(p->fused, K, r, N, U, ldu, u_layout, V, ldv, v_layout, p->u, p->v, &p->pu,
+                  &p->pv);
   /* dense W = U·V: U as a K x r row-major operand, then packed */
   ukr = gk_aligned_alloc(K * r * sizeof(float));
   wd = gk_aligned_alloc(kn * sizeof(float));
@@ -167,8 +167,7 @@ static gk_status apply(const gk_linear_plan *p, size_t M, const float *X, size_t
            (const void *)p, p->K, p->N, p->r, M, lowrank ? "fused rank-r" : "dense",
            gk_tuned_rank_crossover(M, p->K, p->N));
   if (lowrank) {
-    gk_packed_b u = {p->u, p->K, p->r, p->u_nr}, v = {p->v, p->r, p->N, p->fused->nr};
-    return p->fused->lowrank_packed(M, X, ldx, &u, &v, p->bias, p->act, Y, ldy, nt, ws);
+    return p->fused->lowrank_packed(M, X, ldx, &p->pu, &p->pv, p->bias, p->act, Y, ldy, nt, ws);
   }
   gk_packed_b w = {p->w, p->K, p->N, p->dense->nr};
   return p->dense->run_packed(M, X, ldx, &w, p->bias, p->act, Y, ldy, nt, ws);
