@@ -105,6 +105,9 @@ static void check(const gk_variant *v) {
   if (!ck_failures()) check_shape(v, 200, 70, 800, GK_WEIGHT_KN, 1, GK_ACT_NONE, 0);
   if (!ck_failures()) check_shape(v, 80, 1000, 200, GK_WEIGHT_KN, 0, GK_ACT_RELU, 1024);
   if (!ck_failures()) check_shape(v, 50, 1000, 200, GK_WEIGHT_KN, 1, GK_ACT_NONE, 1024);
+  /* on 2 threads, rows split so that each share reads the weights in
+   * place where the whole would pack them (see grid) */
+  if (!ck_failures()) check_shape(v, 120, 200, 300, GK_WEIGHT_KN, 1, GK_ACT_GELU, 0);
   /* the packed A block and scratch at their largest */
   size_t M, K;
   ck_largest_row_block(v, &M, &K);
