@@ -133,16 +133,21 @@ static int entry(parser *p, char **tok, int n, gk_tuning *t) {
     t->single_thread_below[op] = (double)v[0];
     return 1;
   }
-  if (!strcmp(key, "gemm_blocking") && n == 5) {
-    /* the tile is named by its GEMM variant: ISA and mr x nr */
+  if (!strcmp(key, "gemm_blocking") && (n == 5 || n == 7)) {
+    /* the tile is named by its GEMM variant: ISA and mr x nr; then MC KC
+     * NC and, where measured, the in-place row-tile limits */
     const gk_variant *tile = usable_variant(p, GK_OP_GEMM, tok[1]);
     if (!tile) return 0;
-    static const uint64_t max[] = {16384, 65536, LIMIT_DIM};
-    if (!numbers(p, tok + 2, 3, max, v)) return 0;
+    static const uint64_t max[] = {16384, 65536, LIMIT_DIM, 4096, 4096};
+    if (!numbers(p, tok + 2, n - 2, max, v)) return 0;
     if (v[0] < 4 || v[1] < 16 || v[2] < 16)
       return note(p, "GEMM blocks below the smallest sane size"), 0;
-    if (!gk_tuning_put_blocking(t, (gk_blocking_point){tile, v[0], v[1], v[2]}))
-      return note(p, "too many gemm_blocking tiles"), 0;
+    gk_blocking_point bp = {tile, v[0], v[1], v[2], 0, 0};
+    if (n == 7) {
+      if (!v[3] || !v[4]) return note(p, "an in-place limit of no row tiles"), 0;
+      bp.in_place = v[3], bp.in_place_aliased = v[4];
+    }
+    if (!gk_tuning_put_blocking(t, bp)) return note(p, "too many gemm_blocking tiles"), 0;
     return 1;
   }
   if (!strcmp(key, "rank_crossover") && n == 6) {
@@ -387,9 +392,13 @@ char *gk_profile_format(const gk_tuning *t, const char *signature) {
   if (!b.s) return NULL;
   unsigned n = 0;
   sb_printf(&b, "greenkern-profile %d\nsignature %s\n", GK_PROFILE_VERSION, signature);
-  for (size_t i = 0; i < t->n_blocking; i++, n++)
-    sb_printf(&b, "gemm_blocking %s %zu %zu %zu\n", t->blocking[i].tile->name,
-              t->blocking[i].mc, t->blocking[i].kc, t->blocking[i].nc);
+  for (size_t i = 0; i < t->n_blocking; i++, n++) {
+    const gk_blocking_point *bp = &t->blocking[i];
+    sb_printf(&b, "gemm_blocking %s %zu %zu %zu", bp->tile->name, bp->mc, bp->kc, bp->nc);
+    if (bp->in_place && bp->in_place_aliased)
+      sb_printf(&b, " %zu %zu", bp->in_place, bp->in_place_aliased);
+    sb_printf(&b, "\n");
+  }
   if (t->noise_permille) sb_printf(&b, "noise_permille %u\n", t->noise_permille), n++;
   for (size_t i = 0; i < t->n_rank; i++, n++)
     sb_printf(&b, "rank_crossover %u %u %u %u %u\n", t->rank[i].M, t->rank[i].K, t->rank[i].N,

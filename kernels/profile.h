@@ -3,7 +3,10 @@
  *
  *   greenkern-profile 3
  *   signature x86_64;GenuineIntel;family 6 model 207 stepping 2;avx2 ...;build=...
- *   gemm_blocking f32_gemm_ukernel_8x48__avx512 240 384 4096  (tile MC KC NC)
+ *   gemm_blocking f32_gemm_ukernel_8x48__avx512 240 384 4096 24 8
+ *                         (tile MC KC NC, and where measured the row tiles
+ *                          that read raw weights in place: rows apart,
+ *                          rows 4 KiB apart)
  *   noise_permille 25
  *   rank_crossover 128 768 768 304 5        (M K N r, and r's standard error)
  *   seq_crossover hamming_linear 16 64 0 512 (kind param d causal n)
@@ -30,7 +33,9 @@
 /* 2: rank_crossover states the fit's standard error (a fifth number);
  * 3: gemm_blocking names the tile (GEMM variant) its blocks were measured
  * on, and applies to that tile only; variant names the shape class it
- * was chosen for (shape_class.h) */
+ * was chosen for (shape_class.h). Later in version 3, gemm_blocking may
+ * end in two more numbers (the in-place limits): a library that knows
+ * only the short form rejects that one line, not the file. */
 #define GK_PROFILE_VERSION 3
 #define GK_PROFILE_MAX_BYTES ((size_t)1 << 20) /* larger files are refused */
 #define GK_PROFILE_MAX_LINE 1024               /* longer lines are rejected */

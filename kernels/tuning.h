@@ -40,11 +40,16 @@ typedef struct gk_seq_point {
  * a GEMM variant of the registry (its ISA and mr x nr), and the blocks
  * apply to that tile only, in every op that runs it (dense, rank-r,
  * Linformer's projection...). Other tiles keep the blocks derived from the
- * caches: good blocks depend on the tile's shape (kc on nr, mc on mr). */
+ * caches: good blocks depend on the tile's shape (kc on nr, mc on mr).
+ * in_place, in_place_aliased: up to how many of the tile's row tiles raw
+ * KN weights are read in place rather than packed, the second when their
+ * rows are a multiple of 4 KiB apart (gk_gemm_blocking); 0 where the
+ * tuner did not measure them (derived from L1d). */
 struct gk_variant;
 typedef struct gk_blocking_point {
   const struct gk_variant *tile; /* a GK_OP_GEMM variant (registry-owned) */
   size_t mc, kc, nc;
+  size_t in_place, in_place_aliased;
 } gk_blocking_point;
 
 #define GK_TUNING_MAX_BLOCKING 16

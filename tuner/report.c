@@ -162,10 +162,16 @@ void tn_report_markdown(FILE *f, const tn_results *r, const tn_report_ctx *rc) {
               gk_op_to_name(op), r->threads[op].ladder);
       first = 0;
     }
-  for (size_t i = 0; i < t->n_blocking; i++)
-    fprintf(f, "%sGEMM blocking of %s: MC = %zu, KC = %zu, NC = %zu.\n", i ? "" : "\n",
-            t->blocking[i].tile->name, t->blocking[i].mc, t->blocking[i].kc, t->blocking[i].nc);
-  if (t->n_blocking) fprintf(f, "Other tiles: blocks derived from the cache sizes.\n");
+  for (size_t i = 0; i < t->n_blocking; i++) {
+    const gk_blocking_point *b = &t->blocking[i];
+    fprintf(f, "%sGEMM blocking of %s: MC = %zu, KC = %zu, NC = %zu", i ? "" : "\n",
+            b->tile->name, b->mc, b->kc, b->nc);
+    if (b->in_place)
+      fprintf(f, "; raw weights read in place up to %zu row tiles (%zu when rows are 4 KiB apart)",
+              b->in_place, b->in_place_aliased);
+    fprintf(f, ".\n");
+  }
+  if (t->n_blocking) fprintf(f, "Other tiles: blocks and in-place limits derived from the cache sizes.\n");
   fprintf(f, "\n");
   if (r->n_rows) {
     fprintf(f, "<details><summary>every variant timed</summary>\n\n"
@@ -268,8 +274,9 @@ int tn_report_json(const char *path, const tn_results *r, const tn_report_ctx *r
   for (size_t i = 0; i < t->n_blocking; i++) {
     fprintf(f, "%s\n    {\"tile\": ", i ? "," : "");
     json_str(f, t->blocking[i].tile->name);
-    fprintf(f, ", \"mc\": %zu, \"kc\": %zu, \"nc\": %zu}", t->blocking[i].mc,
-            t->blocking[i].kc, t->blocking[i].nc);
+    fprintf(f, ", \"mc\": %zu, \"kc\": %zu, \"nc\": %zu, \"in_place\": %zu, \"in_place_aliased\": %zu}",
+            t->blocking[i].mc, t->blocking[i].kc, t->blocking[i].nc, t->blocking[i].in_place,
+            t->blocking[i].in_place_aliased);
   }
   fprintf(f, "\n  ],\n  \"timings\": [");
   for (size_t i = 0; i < r->n_rows; i++) {

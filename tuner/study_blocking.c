@@ -6,7 +6,10 @@
  * packed dense GEMM of BERT-base's largest layer (M=512, K=768, N=3072)
  * and its prefill attention projection (M=128, K=N=768), each candidate
  * timed in alternation with the current blocks. A change is kept only on
- * clear evidence (candidate_wins): less is within the noise. */
+ * clear evidence (candidate_wins): less is within the noise.
+ *
+ * Then, on those blocks, the row-tile counts up to which raw KN weights
+ * are read in place rather than packed (see in_place_study). */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -35,9 +38,10 @@ typedef struct blocked {
   size_t mc, kc, nc;
 } blocked;
 
-/* The blocks the library will use for tile: the live profile's entry. */
+/* The blocks the library will use for tile: the live profile's entry
+ * (in-place limits 0: derived). */
 static void set_live(const gk_variant *tile, const size_t b[3]) {
-  gk_tuning_put_blocking(gk_tuning_for_tuner(), (gk_blocking_point){tile, b[0], b[1], b[2]});
+  gk_tuning_put_blocking(gk_tuning_for_tuner(), (gk_blocking_point){tile, b[0], b[1], b[2], 0, 0});
 }
 
 static void run_blocked(void *p) {
@@ -47,6 +51,16 @@ static void run_blocked(void *p) {
 }
 
 static size_t min_size(size_t a, size_t b) { return a < b ? a : b; }
+
+/* Paired ratios (candidate's time over the current choice's) to a verdict,
+ * by the variant study's rule (tn_variant_verdict): the candidate wins
+ * only when faster on every shape and, on the geometric mean, by more than
+ * max(3%, twice the noise). 1: the candidate wins; 0: it does not, or
+ * nothing was compared. */
+static int judge(const double *ratio, const double *noise, int n) {
+  tn_verdict v;
+  return n > 0 && tn_variant_verdict(ratio, noise, (size_t)n, 0.03, &v) && v.rival_wins;
+}
 
 /* Whether blocks b0 and b1 split shape c differently: NC = 2016 and 4032
  * are one block on N = 768. Such a shape runs the same code both ways, and
@@ -80,9 +94,124 @@ static int candidate_wins(bcase *cases, int n_cases, const gk_variant *tile, con
     ratio[n] = p.ratio;
     noise[n++] = tn_pair_noise(&p);
   }
-  if (!n) return 0;
-  tn_verdict v;
-  return tn_variant_verdict(ratio, noise, (size_t)n, 0.03, &v) && v.rival_wins;
+  return judge(ratio, noise, n);
+}
+
+/* ------------------------------------------------------ in place */
+
+/* A raw-weight GEMM (gk_gemm's path: KN weights as the caller holds
+ * them) of up to max_m rows, one thread: the in-place rule is per
+ * thread's share of the rows (see grid in gemm_engine.c). */
+typedef struct rawcase {
+  const gk_gemm_impl *im;
+  size_t K, N, max_m;
+  float *X, *W, *Y;
+} rawcase;
+
+/* One side: M rows under in-place limits lim[2] with the chosen blocks. */
+typedef struct limited {
+  rawcase *c;
+  const gk_variant *tile;
+  const size_t *blocks;
+  size_t lim[2], M;
+} limited;
+
+static void run_limited(void *p) {
+  limited *s = p;
+  const size_t *b = s->blocks;
+  gk_tuning_put_blocking(gk_tuning_for_tuner(),
+                         (gk_blocking_point){s->tile, b[0], b[1], b[2], s->lim[0], s->lim[1]});
+  rawcase *c = s->c;
+  gk_gemm_args a = {s->M, c->N, c->K, c->X, c->K, c->W, c->N, GK_WEIGHT_KN,
+                    NULL, GK_ACT_NONE, c->Y, c->N, 1};
+  c->im->run(&a);
+}
+
+/* Whether limit cand beats cur for `kind` (0: rows apart, 1: rows 4 KiB
+ * apart) at `tiles` row tiles, on every case; -1 when time ran out. */
+static int limit_wins(rawcase *cases, int n_cases, const gk_variant *tile, const size_t blocks[3],
+                      const size_t lim[2], int kind, size_t cand, size_t tiles,
+                      const tn_config *cfg) {
+  const gk_gemm_impl *im = tile->impl;
+  double ratio[TN_FIT_MAX], noise[TN_FIT_MAX];
+  int n = 0;
+  for (int i = 0; i < n_cases; i++) {
+    limited a = {&cases[i], tile, blocks, {lim[0], lim[1]}, tiles * im->mr};
+    limited b = a;
+    b.lim[kind] = cand;
+    double call_s = 2.0 * (double)a.M * (double)cases[i].K * (double)cases[i].N / 20e9;
+    if (!tn_affordable(2 * call_s)) return -1;
+    tn_pair p = tn_compare(run_limited, &a, run_limited, &b, &cfg->timing);
+    if (!(p.ratio > 0)) return -1;
+    ratio[n] = p.ratio;
+    noise[n++] = tn_pair_noise(&p);
+  }
+  return judge(ratio, noise, n);
+}
+
+/* The limit of one kind: from the derived one, up the ladder of tile
+ * counts while reading in place wins clearly at the next count (where the
+ * current limit packs), else down while packing wins clearly at the
+ * current limit. The cost of a wrong step is smallest where the timings
+ * cannot tell the two apart, so the noise margin settles it. Rows beyond
+ * a case's max_m are not tried. lim[kind] becomes the limit; *measured
+ * counts the comparisons made. */
+static void in_place_limit(rawcase *cases, int n_cases, const gk_variant *tile,
+                             const size_t blocks[3], size_t lim[2], int kind,
+                             const tn_config *cfg, int *measured) {
+  static const size_t ladder[] = {1, 2, 3, 4, 6, 8, 11, 16, 22, 32, 45, 64, 90, 128};
+  const size_t steps = sizeof ladder / sizeof *ladder;
+  const size_t mr = ((const gk_gemm_impl *)tile->impl)->mr;
+  int moved = 0;
+  for (size_t i = 0; i < steps && !tn_should_stop(); i++) {
+    if (ladder[i] <= lim[kind]) continue;
+    if (ladder[i] * mr > cases[0].max_m) break;
+    tn_progress(0.5 + 0.25 * kind, "in place at %zu row tiles%s", ladder[i], kind ? ", aliased" : "");
+    int w = limit_wins(cases, n_cases, tile, blocks, lim, kind, ladder[i], ladder[i], cfg);
+    if (w < 0) return;
+    ++*measured;
+    if (!w) break;
+    lim[kind] = ladder[i], moved = 1;
+  }
+  for (size_t i = steps; !moved && i-- > 0 && !tn_should_stop();) {
+    if (ladder[i] >= lim[kind]) continue;
+    if (lim[kind] * mr > cases[0].max_m) break;
+    tn_progress(0.5 + 0.25 * kind, "packed at %zu row tiles%s", lim[kind], kind ? ", aliased" : "");
+    int w = limit_wins(cases, n_cases, tile, blocks, lim, kind, ladder[i], lim[kind], cfg);
+    if (w < 0) return;
+    ++*measured;
+    if (!w) break;
+    lim[kind] = ladder[i];
+  }
+}
+
+/* Up to how many row tiles raw KN weights are read in place (every tile
+ * reading the rows at their stride) rather than packed (a pass over B
+ * before use): a trade of cache traffic whose break-even depends on L1,
+ * L2 and the prefetchers, derived from L1d alone (gk_gemm_blocking_for,
+ * fitted on two machines) until measured here. Each limit is judged on
+ * two BERT shapes, K = 768 and 3072, the second where B outgrows L2 by
+ * most: rows apart on N = 768, rows 4 KiB apart (every row's lines in the
+ * same L1 sets) on N = 3072 and 1024. lim[2] holds the derived limits and
+ * gets the measured ones; returns the comparisons made (0: none). */
+static int in_place_study(const gk_variant *v, const size_t blocks[3], size_t lim[2],
+                          const tn_config *cfg) {
+  const gk_gemm_impl *im = v->impl;
+  static const size_t shapes[2][2][2] = {{{768, 768}, {3072, 768}}, {{768, 3072}, {3072, 1024}}};
+  const size_t max_m = 512;
+  int measured = 0;
+  for (int kind = 0; kind < 2 && !tn_should_stop(); kind++) {
+    rawcase cases[2];
+    for (int i = 0; i < 2; i++) {
+      rawcase *c = &cases[i];
+      *c = (rawcase){im, shapes[kind][i][0], shapes[kind][i][1], max_m, NULL, NULL, NULL};
+      c->X = tn_alloc(max_m * c->K), c->W = tn_alloc(c->K * c->N), c->Y = tn_alloc(max_m * c->N);
+      tn_fill(c->X, max_m * c->K, 23), tn_fill(c->W, c->K * c->N, 24);
+    }
+    in_place_limit(cases, 2, v, blocks, lim, kind, cfg, &measured);
+    for (int i = 0; i < 2; i++) free(cases[i].X), free(cases[i].W), free(cases[i].Y);
+  }
+  return measured;
 }
 
 void tn_study_blocking(const tn_config *cfg, tn_results *r) {
@@ -120,7 +249,7 @@ void tn_study_blocking(const tn_config *cfg, tn_results *r) {
       gk_gemm_blocking eff = gk_gemm_blocking_for(v->isa, im->mr, im->nr);
       size_t effv[3] = {eff.mc, eff.kc, eff.nc};
       if (effv[f] == cur[f]) continue;
-      tn_progress(tries / 6.0, "%s=%zu", names[f], effv[f]);
+      tn_progress(tries / 12.0, "%s=%zu", names[f], effv[f]);
       int won = candidate_wins(cases, 2, v, cur, effv, cfg);
       if (won < 0) break;
       measured++;
@@ -131,10 +260,21 @@ void tn_study_blocking(const tn_config *cfg, tn_results *r) {
    * was measured: the engine's own values, which it keeps as they are) */
   set_live(v, cur);
   if (measured) {
-    gk_tuning_put_blocking(&r->t, (gk_blocking_point){v, cur[0], cur[1], cur[2]});
+    size_t lim[2] = {def.in_place_tiles, def.in_place_tiles_aliased};
+    int lim_measured = in_place_study(v, cur, lim, cfg);
+    gk_blocking_point bp = {v, cur[0], cur[1], cur[2], 0, 0};
+    if (lim_measured) bp.in_place = lim[0], bp.in_place_aliased = lim[1];
+    gk_tuning_put_blocking(&r->t, bp);
+    gk_tuning_put_blocking(gk_tuning_for_tuner(), bp);
     if (cur[0] == def.mc && cur[1] == def.kc && cur[2] == def.nc)
       tn_note(r, "blocking: the cache-derived defaults MC=%zu KC=%zu NC=%zu held on %s", cur[0],
               cur[1], cur[2], v->name);
+    if (lim_measured)
+      tn_note(r, "blocking: raw weights read in place up to %zu row tiles (derived from L1d: %zu), "
+                 "%zu when rows are 4 KiB apart (derived: %zu), on %s",
+              lim[0], def.in_place_tiles, lim[1], def.in_place_tiles_aliased, v->name);
+    else
+      tn_note(r, "blocking: in-place limits not measured (time limit)");
   } else {
     tn_note(r, "blocking: not measured (time limit)");
   }

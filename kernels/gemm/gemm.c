@@ -200,7 +200,8 @@ gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr) {
    * KiB L1d, 512 KiB L2) AVX2 6x16, in place over packing, paired: M = 16-64
    * (3-11 tiles) 1.01-1.33x, M = 96 (16) 0.98x, M = 128 (22) 0.95x;
    * aliased (N = 3072) M = 16 (3) 1.23x, M = 32-48 (6-8) 0.83-0.89x. Scaled
-   * by L1d size, the Xeon's limits give 16 and 5 there. */
+   * by L1d size, the Xeon's limits give 16 and 5 there. greenkern-tune
+   * measures both for its GEMM tile (the profile's values below). */
   b.in_place_tiles = 24 * l1 / 49152;
   b.in_place_tiles_aliased = 8 * l1 / 49152;
   const gk_blocking_point *tuned = tuned_blocks(&c->tuning, isa, mr, nr);
@@ -208,6 +209,8 @@ gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr) {
     b.kc = clamp_round(tuned->kc, 8, 4096, 8);
     b.nc = clamp_round(tuned->nc, nr, 1 << 16, nr);
     b.mc = clamp_round(tuned->mc, mr, 1 << 16, mr);
+    if (tuned->in_place) b.in_place_tiles = tuned->in_place;
+    if (tuned->in_place_aliased) b.in_place_tiles_aliased = tuned->in_place_aliased;
   }
   return b;
 }

@@ -44,10 +44,10 @@ static void sample(gk_tuning *t) {
   snprintf(t->variant[GK_OP_ATTENTION][0], sizeof t->variant[0][0], "%s",
            gk_dispatch(GK_OP_ATTENTION)->name);
   t->single_thread_below[GK_OP_GEMM] = 1234567;
-  gk_tuning_put_blocking(t, (gk_blocking_point){gemm_variant(0), 96, 384, 4096});
-  /* a second tile, when the build has one */
+  gk_tuning_put_blocking(t, (gk_blocking_point){gemm_variant(0), 96, 384, 4096, 20, 6});
+  /* a second tile, when the build has one, without in-place limits */
   if (gemm_variant(1))
-    gk_tuning_put_blocking(t, (gk_blocking_point){gemm_variant(1), 240, 256, 8192});
+    gk_tuning_put_blocking(t, (gk_blocking_point){gemm_variant(1), 240, 256, 8192, 0, 0});
   t->noise_permille = 31;
   t->tune_threads = 2;
   const uint32_t Ms[] = {1, 64, 4096};
@@ -191,6 +191,9 @@ static void test_hostile_entries(void **state) {
       "gemm_blocking 64 256 2048",              /* no tile (version 2's form) */
       "gemm_blocking no_such_tile 64 256 2048", /* unknown tile */
       "gemm_blocking LOWRANK 64 256 2048",      /* a rank-r variant is no GEMM tile */
+      "gemm_blocking TILE 64 256 2048 0 6",     /* in place on no row tiles */
+      "gemm_blocking TILE 64 256 2048 12",      /* one in-place limit of two */
+      "gemm_blocking TILE 64 256 2048 12 9999", /* above sane */
       "single_thread_below nosuchop 100",
       "single_thread_below gemm 1e30",
       "variant gemm decode no_such_variant",

@@ -81,16 +81,19 @@ static void check_dispatch(int tuned) {
   assert_ptr_equal(gk_dispatch_class(GK_OP_ATTENTION, 1), gk_dispatch(GK_OP_ATTENTION));
 }
 
-/* The profile's blocks (12 24 48) apply to the tile they name, the
- * scalar GEMM's 4x4, and to no other: not to another shape, nor to the
- * same shape on another ISA, which keep blocks derived from the caches
- * (KC >= 64 there). */
+/* The profile's blocks (12 24 48) and in-place limits (3 2) apply to the
+ * tile they name, the scalar GEMM's 4x4, and to no other: not to another
+ * shape, nor to the same shape on another ISA, which keep blocks derived
+ * from the caches (KC >= 64 there) and limits from L1d (more than 3). */
 static void check_blocking(int tuned) {
   const gk_variant *v = gk_registry_find(GK_OP_GEMM, scalar_gemm_name());
   const gk_gemm_impl *im = v->impl;
   gk_gemm_blocking b = gk_gemm_blocking_for(GK_ISA_SCALAR, im->mr, im->nr);
   assert_int_equal(b.mc == 12 && b.kc == 24 && b.nc == 48, tuned);
-  assert_true(gk_gemm_blocking_for(GK_ISA_SCALAR, im->mr + 4, im->nr).kc >= 64);
+  assert_int_equal(b.in_place_tiles == 3 && b.in_place_tiles_aliased == 2, tuned);
+  gk_gemm_blocking other = gk_gemm_blocking_for(GK_ISA_SCALAR, im->mr + 4, im->nr);
+  assert_true(other.kc >= 64);
+  assert_true(other.in_place_tiles > 3);
   assert_true(gk_gemm_blocking_for(GK_ISA_AVX2, im->mr, im->nr).kc >= 64);
 }
 
@@ -107,7 +110,7 @@ static void test_scenario(void **state) {
   if (!strcmp(scenario, "valid") || !strcmp(scenario, "xdg") || !strcmp(scenario, "off")) {
     snprintf(text, sizeof text,
              "greenkern-profile %d\nsignature %s\n%svariant gemm decode %s\n"
-             "gemm_blocking %s 12 24 48\nend 5\n", GK_PROFILE_VERSION, sig, entries, scalar, scalar);
+             "gemm_blocking %s 12 24 48 3 2\nend 5\n", GK_PROFILE_VERSION, sig, entries, scalar, scalar);
     tuned = strcmp(scenario, "off") != 0;
   } else if (!strcmp(scenario, "partial")) {
     snprintf(text, sizeof text,
