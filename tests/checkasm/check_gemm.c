@@ -88,6 +88,13 @@ static void check(const gk_variant *v) {
       size_t M = edges[ck_rand() % ne], N = edges[ck_rand() % ne], K = edges[ck_rand() % ne];
       check_shape(v, M, N, K, (gk_weight_layout)layout, t & 1, (gk_activation)(t % 3), 0);
     }
+  /* one row (the GEMV paths): K on each side of the four rows raw KN
+   * weights are read at a time, N with and without a partial vector */
+  static const size_t gemv_k[] = {1, 3, 4, 6, 9};
+  for (size_t i = 0; i < sizeof gemv_k / sizeof *gemv_k && !ck_failures(); i++)
+    for (int layout = 0; layout < 2; layout++)
+      check_shape(v, 1, i % 2 ? 33 : 48, gemv_k[i], (gk_weight_layout)layout, (int)i % 2,
+                  (gk_activation)(i % 3), 0);
   /* larger shapes that cross cache blocks (K past kc, at most 768), kept
    * modest for the float64 reference under qemu */
   for (int t = 0; t < 3 && !ck_failures(); t++) {
