@@ -21,8 +21,9 @@
  * ReLU/GELU run over the freshly stored, L1-resident tile.
  *
  * Threads split M and N into one rectangle each (no barriers: each packs
- * what it reads). M = 1 (decoding) takes a GEMV path without packing. The
- * fused rank-r path runs, per block of rows of X, T = X·U into a small
+ * what it reads). M = 1 (decoding) takes a GEMV path, and raw N x K
+ * weights under NK_DOTS_MAX_M rows dot products of rows, without packing.
+ * The fused rank-r path runs, per block of rows of X, T = X·U into a small
  * L2-resident buffer and then Y = T·V, so the M x r intermediate never
  * goes to memory. */
 #include "../simd.h"
@@ -436,9 +437,9 @@ static void gemv_packed(size_t NR, size_t K, const float *x, const float *b, siz
   }
 }
 
-/* Y[i][j] = X[i, :]·W[j, :] (+)= for MX rows of X and NW rows of NK
- * weights (both rows of K contiguous floats): MX·NW dot products whose
- * vector accumulators are reduced at the end. */
+/* Y[i][r] = X[i, :]·W[r, :] for MX rows of X and NW rows of NK weights
+ * (both rows of K contiguous floats): MX·NW dot products whose vector
+ * accumulators are reduced at the end. */
 GK_SIMD_INLINE void dots_body(const size_t MX, const size_t NW, size_t K,
                               const float *__restrict x, size_t ldx, const float *__restrict w,
                               size_t ldw, float *__restrict y, size_t ldy) {
@@ -675,20 +676,15 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
                  const float *A, size_t lda, const bsrc *B, float *C, size_t ldc,
                  const float *bias, gk_activation act, float *ws) {
   const size_t MR = t->mr, NR = t->nr;
-  if (M == 1) {
-    if (B->kind == B_PACKED) {
-      gemv_packed(NR, K, A, B->p, N, C);
-    } else if (B->layout == GK_WEIGHT_KN) {
-      gemv_kn(K, N, A, B->p, B->ld, C);
-    } else {
-      gemm_nk_dots(1, N, K, A, lda, B->p, B->ld, C, ldc, bl->l2);
-    }
-    GK_FN(gk_epilogue_row)(C, bias, N, act);
-    return;
-  }
   if (B->kind == B_RAW && B->layout == GK_WEIGHT_NK && M <= NK_DOTS_MAX_M) {
     gemm_nk_dots(M, N, K, A, lda, B->p, B->ld, C, ldc, bl->l2);
     for (size_t i = 0; i < M; i++) GK_FN(gk_epilogue_row)(C + i * ldc, bias, N, act);
+    return;
+  }
+  if (M == 1) { /* packed panels or raw KN rows */
+    if (B->kind == B_PACKED) gemv_packed(NR, K, A, B->p, N, C);
+    else gemv_kn(K, N, A, B->p, B->ld, C);
+    GK_FN(gk_epilogue_row)(C, bias, N, act);
     return;
   }
   const int in_place = raw_in_place(B, M, MR, bl);
