@@ -149,6 +149,20 @@ static int limit_wins(rawcase *cases, int n_cases, const gk_variant *tile, const
   return judge(ratio, noise, n);
 }
 
+/* One step of the walk below: limit cand against lim[kind] at `tiles`
+ * row tiles. 1: cand won and is the limit now; 0: it did not; -1: time
+ * ran out. */
+static int try_limit(rawcase *cases, int n_cases, const gk_variant *tile, const size_t blocks[3],
+                     size_t lim[2], int kind, size_t cand, size_t tiles, const tn_config *cfg,
+                     int *measured) {
+  tn_progress(0.5 + 0.25 * kind, "%s at %zu row tiles%s", cand >= tiles ? "in place" : "packed",
+              tiles, kind ? ", aliased" : "");
+  int w = limit_wins(cases, n_cases, tile, blocks, lim, kind, cand, tiles, cfg);
+  if (w >= 0) ++*measured;
+  if (w > 0) lim[kind] = cand;
+  return w;
+}
+
 /* The limit of one kind: from the derived one, up the ladder of tile
  * counts while reading in place wins clearly at the next count (where the
  * current limit packs), else down while packing wins clearly at the
@@ -157,31 +171,25 @@ static int limit_wins(rawcase *cases, int n_cases, const gk_variant *tile, const
  * a case's max_m are not tried. lim[kind] becomes the limit; *measured
  * counts the comparisons made. */
 static void in_place_limit(rawcase *cases, int n_cases, const gk_variant *tile,
-                             const size_t blocks[3], size_t lim[2], int kind,
-                             const tn_config *cfg, int *measured) {
+                           const size_t blocks[3], size_t lim[2], int kind, const tn_config *cfg,
+                           int *measured) {
   static const size_t ladder[] = {1, 2, 3, 4, 6, 8, 11, 16, 22, 32, 45, 64, 90, 128};
   const size_t steps = sizeof ladder / sizeof *ladder;
   const size_t mr = ((const gk_gemm_impl *)tile->impl)->mr;
-  int moved = 0;
+  int moved = 0, w;
   for (size_t i = 0; i < steps && !tn_should_stop(); i++) {
     if (ladder[i] <= lim[kind]) continue;
     if (ladder[i] * mr > cases[0].max_m) break;
-    tn_progress(0.5 + 0.25 * kind, "in place at %zu row tiles%s", ladder[i], kind ? ", aliased" : "");
-    int w = limit_wins(cases, n_cases, tile, blocks, lim, kind, ladder[i], ladder[i], cfg);
+    w = try_limit(cases, n_cases, tile, blocks, lim, kind, ladder[i], ladder[i], cfg, measured);
     if (w < 0) return;
-    ++*measured;
     if (!w) break;
-    lim[kind] = ladder[i], moved = 1;
+    moved = 1;
   }
   for (size_t i = steps; !moved && i-- > 0 && !tn_should_stop();) {
     if (ladder[i] >= lim[kind]) continue;
     if (lim[kind] * mr > cases[0].max_m) break;
-    tn_progress(0.5 + 0.25 * kind, "packed at %zu row tiles%s", lim[kind], kind ? ", aliased" : "");
-    int w = limit_wins(cases, n_cases, tile, blocks, lim, kind, ladder[i], lim[kind], cfg);
-    if (w < 0) return;
-    ++*measured;
-    if (!w) break;
-    lim[kind] = ladder[i];
+    if (try_limit(cases, n_cases, tile, blocks, lim, kind, ladder[i], lim[kind], cfg, measured) <= 0)
+      break;
   }
 }
 
