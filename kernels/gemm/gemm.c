@@ -202,7 +202,6 @@ gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr) {
    * aliased (N = 3072) M = 16 (3) 1.23x, M = 32-48 (6-8) 0.83-0.89x. Scaled
    * by L1d size, the Xeon's limits give 16 and 5 there. greenkern-tune
    * measures both for its GEMM tile (the profile's values below). */
-  b.l2 = l2;
   b.in_place_tiles = 24 * l1 / 49152;
   b.in_place_tiles_aliased = 8 * l1 / 49152;
   const gk_blocking_point *tuned = tuned_blocks(&c->tuning, isa, mr, nr);

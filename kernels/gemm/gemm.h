@@ -141,7 +141,6 @@ static inline float *gk_gemm_ws_get(const gk_gemm_ws *ws, int tid, size_t floats
 typedef struct gk_gemm_blocking {
   size_t mc, kc, nc;
   size_t in_place_tiles, in_place_tiles_aliased;
-  size_t l2; /* bytes of L2 the blocks were derived from */
 } gk_gemm_blocking;
 gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr);
 

@@ -477,37 +477,32 @@ GK_SIMD_INLINE void dots_body(const size_t MX, const size_t NW, size_t K,
     for (size_t r = 0; r < NW; r++) y[i * ldy + r] = vf_reduce_add(s[i][r]);
 }
 
+/* dots_body over all M rows of X (in pairs) for NW rows of W. */
+GK_SIMD_INLINE void dots_rows(const size_t NW, size_t M, size_t K, const float *x, size_t ldx,
+                              const float *w, size_t ldw, float *y, size_t ldy) {
+  size_t i = 0;
+  for (; i + 2 <= M; i += 2) dots_body(2, NW, K, x + i * ldx, ldx, w, ldw, y + i * ldy, ldy);
+  if (i < M) dots_body(1, NW, K, x + i * ldx, ldx, w, ldw, y + i * ldy, ldy);
+}
+
 /* Y (M x N) = X·Wᵀ for raw NK weights at short M, without packing: the
  * rows of X and of W are both contiguous, so two rows of X and four of W
- * at a time make eight dot products (six loads per eight FMAs). W is
- * walked in blocks of rows that stay in L2 while every pair of rows of X
- * passes over them, so it is read from memory once. Up to NK_DOTS_MAX_M
- * rows this beats transposing W into panels per call: on a Zen 3 EPYC
- * (AVX2, 1 thread, 768 x 768 and 3072 x 768 weights), against packing,
- * M = 2-8 2.5-10x faster, M = 16 1.1-1.4x, M = 32 0.95x at N = 768 but
- * 1.18x at N = 3072; against oneDNN's sgemm('N', 'T'), M = 2-8 1.2-2.7x,
- * M = 16 0.93-1.1x. The dot products run at 45-60 GFLOP/s (L2 feeds the
- * four rows of W). */
+ * at a time make eight dot products (six loads per eight FMAs). Each four
+ * rows of W stay in L1 while every pair of rows of X (from L2) passes
+ * over them, so W is read from memory once (against L2-sized blocks of W
+ * that each pair walked, paired: M = 4 1.09x, M = 16 1.03-1.05x, M = 1
+ * even). Up to NK_DOTS_MAX_M rows this
+ * beats transposing W into panels per call: on a Zen 3 EPYC (AVX2, 1
+ * thread, 768 x 768 and 3072 x 768 weights), against packing, M = 2-8
+ * 2.5-10x faster, M = 16 1.1-1.4x, M = 32 0.95x at N = 768 but 1.18x at
+ * N = 3072; against oneDNN's sgemm('N', 'T'), M = 2-8 1.2-2.7x, M = 16
+ * 0.93-1.1x. */
 #define NK_DOTS_MAX_M 16
 static void gemm_nk_dots(size_t M, size_t N, size_t K, const float *X, size_t ldx,
-                         const float *W, size_t ldw, float *Y, size_t ldy, size_t l2) {
-  size_t jb = l2 / 4 / (K * sizeof(float)) / 4 * 4;
-  if (jb < 4) jb = 4;
-  for (size_t j0 = 0; j0 < N; j0 += jb) {
-    const size_t j1 = N - j0 < jb ? N : j0 + jb;
-    for (size_t i = 0; i < M; i += 2) {
-      const float *x = X + i * ldx;
-      float *y = Y + i * ldy;
-      size_t j = j0;
-      if (M - i >= 2) {
-        for (; j + 4 <= j1; j += 4) dots_body(2, 4, K, x, ldx, W + j * ldw, ldw, y + j, ldy);
-        for (; j < j1; j++) dots_body(2, 1, K, x, ldx, W + j * ldw, ldw, y + j, ldy);
-      } else {
-        for (; j + 4 <= j1; j += 4) dots_body(1, 4, K, x, ldx, W + j * ldw, ldw, y + j, ldy);
-        for (; j < j1; j++) dots_body(1, 1, K, x, ldx, W + j * ldw, ldw, y + j, ldy);
-      }
-    }
-  }
+                         const float *W, size_t ldw, float *Y, size_t ldy) {
+  size_t j = 0;
+  for (; j + 4 <= N; j += 4) dots_rows(4, M, K, X, ldx, W + j * ldw, ldw, Y + j, ldy);
+  for (; j < N; j++) dots_rows(1, M, K, X, ldx, W + j * ldw, ldw, Y + j, ldy);
 }
 
 /* ------------------------------------------------------- the B operand */
@@ -677,7 +672,7 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
                  const float *bias, gk_activation act, float *ws) {
   const size_t MR = t->mr, NR = t->nr;
   if (B->kind == B_RAW && B->layout == GK_WEIGHT_NK && M <= NK_DOTS_MAX_M) {
-    gemm_nk_dots(M, N, K, A, lda, B->p, B->ld, C, ldc, bl->l2);
+    gemm_nk_dots(M, N, K, A, lda, B->p, B->ld, C, ldc);
     for (size_t i = 0; i < M; i++) GK_FN(gk_epilogue_row)(C + i * ldc, bias, N, act);
     return;
   }
