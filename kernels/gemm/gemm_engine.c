@@ -491,13 +491,11 @@ GK_SIMD_INLINE void dots_rows(const size_t NW, size_t M, size_t K, const float *
  * rows of W stay in L1 while every pair of rows of X (from L2) passes
  * over them, so W is read from memory once (against L2-sized blocks of W
  * that each pair walked, paired: M = 4 1.09x, M = 16 1.03-1.05x, M = 1
- * even). Up to NK_DOTS_MAX_M rows this
- * beats transposing W into panels per call: on a Zen 3 EPYC (AVX2, 1
- * thread, 768 x 768 and 3072 x 768 weights), against packing, M = 2-8
- * 2.5-10x faster, M = 16 1.1-1.4x, M = 32 0.95x at N = 768 but 1.18x at
- * N = 3072; against oneDNN's sgemm('N', 'T'), M = 2-8 1.2-2.7x, M = 16
- * 0.93-1.1x. */
-#define NK_DOTS_MAX_M 16
+ * even). Up to NK_DOTS_MAX_M rows this beats transposing W into panels
+ * per call: on a Zen 3 EPYC (AVX2, 1 thread, weights 768 or 3072 wide
+ * and long), paired, M = 8-16 0.58-0.81x the time, M = 24-32 0.89-0.99x,
+ * M = 48 0.98-1.04x. */
+#define NK_DOTS_MAX_M 32
 static void gemm_nk_dots(size_t M, size_t N, size_t K, const float *X, size_t ldx,
                          const float *W, size_t ldw, float *Y, size_t ldy) {
   size_t j = 0;
