@@ -83,8 +83,11 @@ GK_SIMD_INLINE void gk_transpose_rows_(const float *__restrict x, size_t ldx, si
       gk_vf r[V];
 #pragma GCC unroll 16
       for (size_t i = 0; i < V; i++) {
-        const float *p = x + (g + i) * ldx + k;
-        r[i] = i >= rows ? vf_zero() : w == V ? vf_loadu(p) : vf_loadu_n(p, w);
+        r[i] = vf_zero();
+        if (i < rows) { /* no pointer formed past the rows */
+          const float *p = x + (g + i) * ldx + k;
+          r[i] = w == V ? vf_loadu(p) : vf_loadu_n(p, w);
+        }
       }
 #if defined(GK_TARGET_AVX512)
       gk_transpose16_(r);
