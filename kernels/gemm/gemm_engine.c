@@ -664,20 +664,25 @@ static int raw_in_place(const bsrc *B, size_t M, size_t MR, const gk_gemm_blocki
   return (M + MR - 1) / MR <= (B->ld % 1024 ? bl->in_place_tiles : bl->in_place_tiles_aliased);
 }
 
+/* Whether core runs M rows without cache blocks, and so without scratch:
+ * the GEMV (M = 1) and the dot products of raw N x K weights. */
+static int without_blocks(const bsrc *B, size_t M) {
+  return M == 1 || (B->kind == B_RAW && B->layout == GK_WEIGHT_NK && M <= NK_DOTS_MAX_M);
+}
+
 /* One thread's GEMM: C (M x N) = act(A·B + bias), A raw row-major. */
 static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, size_t K,
                  const float *A, size_t lda, const bsrc *B, float *C, size_t ldc,
                  const float *bias, gk_activation act, float *ws) {
   const size_t MR = t->mr, NR = t->nr;
-  if (B->kind == B_RAW && B->layout == GK_WEIGHT_NK && M <= NK_DOTS_MAX_M) {
-    gemm_nk_dots(M, N, K, A, lda, B->p, B->ld, C, ldc);
+  if (without_blocks(B, M)) {
+    if (B->kind == B_RAW && B->layout == GK_WEIGHT_NK)
+      gemm_nk_dots(M, N, K, A, lda, B->p, B->ld, C, ldc);
+    else if (B->kind == B_PACKED) /* M = 1 */
+      gemv_packed(NR, K, A, B->p, N, C);
+    else
+      gemv_kn(K, N, A, B->p, B->ld, C);
     for (size_t i = 0; i < M; i++) GK_FN(gk_epilogue_row)(C + i * ldc, bias, N, act);
-    return;
-  }
-  if (M == 1) { /* packed panels or raw KN rows */
-    if (B->kind == B_PACKED) gemv_packed(NR, K, A, B->p, N, C);
-    else gemv_kn(K, N, A, B->p, B->ld, C);
-    GK_FN(gk_epilogue_row)(C, bias, N, act);
     return;
   }
   const int in_place = raw_in_place(B, M, MR, bl);
@@ -791,9 +796,9 @@ static gk_status dense(const tile *t, size_t M, size_t N, size_t K, const float 
   int nt = threads ? threads : gk_threads_for(GK_OP_GEMM, 2.0 * (double)M * (double)N * (double)K);
   if (M == 1) nt = 1;
   if (nt <= 1) {
-    /* M = 1 is a GEMV (see core): no blocks, so no scratch to ask for */
-    float *w = M == 1 ? NULL : gk_gemm_ws_get(ws, 0, wsf);
-    if (M > 1 && !w) return GK_ERR_NO_MEMORY;
+    const int none = without_blocks(B, M); /* no blocks, so no scratch to ask for */
+    float *w = none ? NULL : gk_gemm_ws_get(ws, 0, wsf);
+    if (!none && !w) return GK_ERR_NO_MEMORY;
     core(t, &bl, M, N, K, X, ldx, B, Y, ldy, bias, act, w);
     return GK_OK;
   }
@@ -810,8 +815,9 @@ static gk_status dense(const tile *t, size_t M, size_t N, size_t K, const float 
       size_t i0, i1, j0, j1;
       split(M, (size_t)tm, t->mr, 0, (size_t)(tid / tn), &i0, &i1);
       split(N, (size_t)tn, t->nr, 1, (size_t)(tid % tn), &j0, &j1); /* packed panels */
-      float *w = thread_ws(ws, tid, wsf, &failed);
-      if (w && i1 > i0 && j1 > j0) {
+      const int none = without_blocks(B, i1 - i0);
+      float *w = none ? NULL : thread_ws(ws, tid, wsf, &failed);
+      if ((w || none) && i1 > i0 && j1 > j0) {
         bsrc bs = bsrc_cols(B, j0, t->nr);
         core(t, &bl, i1 - i0, j1 - j0, K, X + i0 * ldx, ldx, &bs, Y + i0 * ldy + j0, ldy,
              bias ? bias + j0 : NULL, act, w);
