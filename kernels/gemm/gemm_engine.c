@@ -286,13 +286,44 @@ GK_SIMD_INLINE void row_body(const size_t MR, const size_t NV, size_t np, size_t
 
 /* ------------------------------------------------------------ packing */
 
-/* A block (mc x kc at X, row stride ldx) into panels of MR rows, each
- * kc x MR (element (i, k) of a panel at k·MR + i). Rows past the block's
- * end in the last panel are never read (m-specialised kernels). */
+/* The rows of a block's row tiles: MR each, but a last tile too short to
+ * hide the FMA latency (under MIN_CHAINS accumulators, m x nr / L) and
+ * the one before it share their rows evenly. Two FMA pipes of 4 cycles'
+ * latency (Zen 3, Skylake and later, Neoverse) take 8 chains: with 6x16
+ * on AVX2 a tile of 2 rows (4 chains) takes as long as one of 4, so M =
+ * 32 = 5 x 6 + 2 ran as 34 rows; 4 x 6 + 2 x 4 runs as 32. Paired on a
+ * Zen 3 EPYC, 1 thread, against MR-row tiles: M = 14, 20 and 32 0.94-0.98x
+ * the time, M = 128 0.98-0.99x, M = 512-2048 and M = 64 (no short tile)
+ * even; rank-r (K = N = 768, r = 16-256) 0.97-1.0x. */
+#define MIN_CHAINS 8
+typedef struct row_tiles {
+  size_t n;    /* tiles */
+  size_t pen;  /* rows of tile n - 2 (MR unless balanced) */
+} row_tiles;
+
+static row_tiles row_tiles_of(size_t mc, size_t MR, size_t NR) {
+  row_tiles rt = {(mc + MR - 1) / MR, MR};
+  const size_t tail = mc % MR;
+  if (rt.n > 1 && tail && tail * (NR / L) < MIN_CHAINS)
+    rt.pen = (MR + tail + 1) / 2;
+  return rt;
+}
+
+/* First row and rows of tile p. */
+static size_t tile_row(const row_tiles *rt, size_t p, size_t MR, size_t mc, size_t *m) {
+  const size_t ir = p + 1 == rt->n && p ? (p - 1) * MR + rt->pen : p * MR;
+  *m = p + 2 == rt->n ? rt->pen : (mc - ir < MR ? mc - ir : MR);
+  return ir;
+}
+
+/* A block (mc x kc at X, row stride ldx) into one panel per row tile,
+ * each kc x MR (element (i, k) of a panel at k·MR + i). Rows past a
+ * tile's rows in its panel are never read (m-specialised kernels). */
 static void pack_a(const float *__restrict X, size_t ldx, size_t mc, size_t kc, size_t MR,
-                   float *__restrict dst) {
-  for (size_t ir = 0; ir < mc; ir += MR, dst += kc * MR) {
-    const size_t m = mc - ir < MR ? mc - ir : MR;
+                   const row_tiles *rt, float *__restrict dst) {
+  for (size_t p = 0; p < rt->n; p++, dst += kc * MR) {
+    size_t m;
+    const size_t ir = tile_row(rt, p, MR, mc, &m);
     gk_transpose_rows_(X + ir * ldx, ldx, m, m, kc, MR, 1.0f, dst);
   }
 }
@@ -331,7 +362,8 @@ static void pack_b_kn_rows(const float *__restrict src, size_t ldw, size_t kc, s
                            size_t NR, float *__restrict dst, size_t pstride) {
   const size_t full = nc / NR * NR, w = nc - full;
   size_t k = 0;
-  for (; k + 4 <= kc; k += 4) pack_b_kn_step(4, src + k * ldw, ldw, full, w, NR, dst + k * NR, pstride);
+  for (; k + 4 <= kc; k += 4)
+    pack_b_kn_step(4, src + k * ldw, ldw, full, w, NR, dst + k * NR, pstride);
   for (; k < kc; k++) pack_b_kn_step(1, src + k * ldw, ldw, full, w, NR, dst + k * NR, pstride);
 }
 
@@ -627,14 +659,16 @@ static void macro_kernel(const tile *t, size_t mc, size_t nc, size_t kc, const f
                          const float *edge, int rows_outer, float *C, size_t ldc,
                          const float *bias, gk_activation act, int accumulate, int last) {
   const size_t MR = t->mr, NR = t->nr;
-  const size_t panels = (nc + NR - 1) / NR, tiles = (mc + MR - 1) / MR;
+  const row_tiles rt = row_tiles_of(mc, MR, NR);
+  const size_t panels = (nc + NR - 1) / NR, tiles = rt.n;
   const size_t outer = rows_outer ? tiles : panels, inner = rows_outer ? panels : tiles;
   for (size_t o = 0; o < outer; o++)
     for (size_t i = 0; i < inner; i++) {
       const size_t q = rows_outer ? i : o, p = rows_outer ? o : i; /* panel, tile */
-      const size_t jr = q * NR, ir = p * MR;
-      const size_t n = nc - jr < NR ? nc - jr : NR, m = mc - ir < MR ? mc - ir : MR;
-      const float *a = ap + (lda ? ir * lda : ir * kc);
+      size_t m;
+      const size_t jr = q * NR, ir = tile_row(&rt, p, MR, mc, &m);
+      const size_t n = nc - jr < NR ? nc - jr : NR;
+      const float *a = ap + (lda ? ir * lda : p * MR * kc);
       const float *b = bp + q * pstride;
       size_t lb = ldb;
       if (edge && n < NR) b = edge, lb = NR;
@@ -747,7 +781,10 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
       for (size_t ic = 0; ic < M; ic += mb) {
         size_t mc = M - ic < mb ? M - ic : mb;
         const float *ap = A + ic * lda + pc;
-        if (!direct_a) pack_a(ap, lda, mc, kc, MR, wa), ap = wa;
+        if (!direct_a) {
+          const row_tiles rt = row_tiles_of(mc, MR, NR);
+          pack_a(ap, lda, mc, kc, MR, &rt, wa), ap = wa;
+        }
         macro_kernel(t, mc, nc, kc, ap, direct_a ? lda : 0, bp, pstride, ldb, edge, rows_outer,
                      C + ic * ldc + jc, ldc, bias ? bias + jc : NULL, act, accumulate, last);
       }
