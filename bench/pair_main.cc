@@ -14,6 +14,9 @@
 //   greenkern-pair [--reps=N] [--threads=T] [--peers=NAME,...] [SHAPE...]
 //     SHAPE  gemm:M,N,K          dense Y = X·W, raw K x N weights (gk_gemm;
 //                                peers: one sgemm)
+//            gemm_nk:M,N,K       dense Y = X·Wᵀ, raw N x K weights (PyTorch's
+//                                Linear.weight; peers: one sgemm, W
+//                                transposed)
 //            lowrank:M,K,N,r     a linear-layer plan from K x r and r x N
 //                                factors (gk_linear_apply_ws, fused or dense
 //                                as the plan picks, which the line names;
@@ -70,6 +73,7 @@ constexpr double kWakeSeconds = 0.02;
 
 struct Shape {
   bool lowrank;
+  bool nk;  // dense: raw N x K weights
   size_t M, K, N, r;
 };
 
@@ -77,6 +81,8 @@ bool parse(const char *s, Shape *sh) {
   *sh = {};
   if (sscanf(s, "gemm:%zu,%zu,%zu", &sh->M, &sh->N, &sh->K) == 3)
     return sh->M && sh->N && sh->K;
+  if (sscanf(s, "gemm_nk:%zu,%zu,%zu", &sh->M, &sh->N, &sh->K) == 3)
+    return (sh->nk = true) && sh->M && sh->N && sh->K;
   sh->lowrank = true;
   return sscanf(s, "lowrank:%zu,%zu,%zu,%zu", &sh->M, &sh->K, &sh->N, &sh->r) == 4 && sh->M &&
          sh->K && sh->N && sh->r && sh->r <= std::min(sh->K, sh->N);
@@ -86,9 +92,9 @@ std::vector<Shape> default_shapes() {
   std::vector<Shape> v;
   const size_t kn[3][2] = {{768, 768}, {768, 3072}, {3072, 768}};
   for (size_t M : {128, 512, 2048})
-    for (auto &p : kn) v.push_back({false, M, p[0], p[1], 0});
+    for (auto &p : kn) v.push_back({false, false, M, p[0], p[1], 0});
   for (size_t M : {32, 128, 512, 2048})
-    for (size_t r : {16, 32, 64, 128, 192, 256, 384}) v.push_back({true, M, 768, 768, r});
+    for (size_t r : {16, 32, 64, 128, 192, 256, 384}) v.push_back({true, false, M, 768, 768, r});
   return v;
 }
 
@@ -132,14 +138,15 @@ int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer
   auto call = [&](const Contestant &c) {
     if (!c.peer && s.lowrank)
       return gk_linear_apply_ws(plan, s.M, X.data(), s.K, Y.data(), s.N, ws.data(), ws_bytes);
+    const size_t ldw = s.nk ? s.K : s.N;
     if (!c.peer)
-      return gk_gemm(s.M, s.N, s.K, X.data(), s.K, W.data(), s.N, GK_WEIGHT_KN, nullptr,
-                     GK_ACT_NONE, Y.data(), s.N);
+      return gk_gemm(s.M, s.N, s.K, X.data(), s.K, W.data(), ldw,
+                     s.nk ? GK_WEIGHT_NK : GK_WEIGHT_KN, nullptr, GK_ACT_NONE, Y.data(), s.N);
     if (s.lowrank)
       c.peer->sgemm(s.M, s.r, s.K, X.data(), s.K, U.data(), s.r, false, T.data(), s.r),
           c.peer->sgemm(s.M, s.N, s.r, T.data(), s.r, V.data(), s.N, false, Y.data(), s.N);
     else
-      c.peer->sgemm(s.M, s.N, s.K, X.data(), s.K, W.data(), s.N, false, Y.data(), s.N);
+      c.peer->sgemm(s.M, s.N, s.K, X.data(), s.K, W.data(), ldw, s.nk, Y.data(), s.N);
     return GK_OK;
   };
   /* Each round starts one contestant later (drift within a round then
@@ -178,7 +185,7 @@ int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer
                                  : 2.0 * (double)s.M * (double)s.N * (double)s.K;
   char shape[96];
   if (s.lowrank) snprintf(shape, sizeof shape, "lowrank M=%zu K=%zu N=%zu r=%zu", s.M, s.K, s.N, s.r);
-  else snprintf(shape, sizeof shape, "gemm M=%zu N=%zu K=%zu", s.M, s.N, s.K);
+  else snprintf(shape, sizeof shape, "gemm%s M=%zu N=%zu K=%zu", s.nk ? "_nk" : "", s.M, s.N, s.K);
   printf("%-36s T=%d  greenkern%s %7.1f GFLOP/s", shape, threads, path,
          flops * 1e-9 / median(cs[0].t));
   for (size_t i = 1; i < cs.size(); i++) {
@@ -215,7 +222,7 @@ int main(int argc, char **argv) {
       fprintf(stderr,
               "greenkern-pair: bad argument '%s'\n"
               "usage: greenkern-pair [--reps=N] [--threads=T] [--peers=NAME,...] "
-              "[gemm:M,N,K | lowrank:M,K,N,r]...\n",
+              "[gemm:M,N,K | gemm_nk:M,N,K | lowrank:M,K,N,r]...\n",
               argv[i]);
       return 2;
     }
