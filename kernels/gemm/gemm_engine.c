@@ -21,8 +21,9 @@
  * ReLU/GELU run over the freshly stored, L1-resident tile.
  *
  * Threads split M and N into one rectangle each (no barriers: each packs
- * what it reads). M = 1 (decoding) takes a GEMV path, and raw N x K
- * weights under NK_DOTS_MAX_M rows dot products of rows, without packing.
+ * what it reads). M = 1 (decoding) takes a GEMV path; raw N x K weights
+ * at short M dot products of rows, and up to NK_SWAP_MAX_M rows the
+ * swapped product Yᵀ = W·Xᵀ, neither transposing W.
  * The fused rank-r path runs, per block of rows of X, T = X·U into a small
  * L2-resident buffer and then Y = T·V, so the M x r intermediate never
  * goes to memory. */
@@ -543,7 +544,8 @@ GK_SIMD_INLINE void dots_rows(const size_t NW, size_t M, size_t K, const float *
  * even). Up to NK_DOTS_MAX_M rows this beats transposing W into panels
  * per call: on a Zen 3 EPYC (AVX2, 1 thread, weights 768 or 3072 wide
  * and long), paired, M = 8-16 0.58-0.81x the time, M = 24-32 0.89-0.99x,
- * M = 48 0.98-1.04x. */
+ * M = 48 0.98-1.04x. The swapped product (see nk_swapped) takes the
+ * shapes of this range it runs faster. */
 #define NK_DOTS_MAX_M 32
 static void gemm_nk_dots(size_t M, size_t N, size_t K, const float *X, size_t ldx,
                          const float *W, size_t ldw, float *Y, size_t ldy) {
@@ -840,11 +842,70 @@ static float *thread_ws(const gk_gemm_ws *ws, int tid, size_t floats, int *faile
   return w;
 }
 
+/* Raw N x K weights at moderate M, swapped: Yᵀ = W·Xᵀ. W's rows, contiguous
+ * in K, are then the A operand, which tiles of at most DIRECT_A_MR rows
+ * read in place, so W is streamed once and never transposed; X (M x K,
+ * the smaller operand) is packed as the B operand once, and Yᵀ, computed
+ * NK_SWAP_ROWS rows of W at a time into scratch, is transposed into Y
+ * (threads take shares of W's rows). Against transposing W into panels
+ * per call, on a Zen 3 EPYC (AVX2 6x16, paired, K and N 768 or 3072):
+ * 1 thread, M = 40-64 0.82-0.92x the time, M = 128 0.92-0.96x, M = 192
+ * 0.97-0.99x, M = 256 0.98-1.0x, M = 384 1.05x; 2 threads, M = 64
+ * 0.86x, M = 128 0.96x, M = 192 1.0x. Against the dot products at M <=
+ * NK_DOTS_MAX_M: M = 16, 28-32 0.70-0.89x, but with a last panel of one
+ * vector (6 accumulators, too few to hide the FMA latency) M = 17-24
+ * 0.88-1.30x, so those stay dot products. */
+#define NK_SWAP_MAX_M 192
+#define NK_SWAP_ROWS 1024
+static int nk_swapped(const tile *t, const bsrc *B, size_t M, size_t N) {
+  if (B->kind != B_RAW || B->layout != GK_WEIGHT_NK || t->mr > DIRECT_A_MR) return 0;
+  if (M < t->nr || M > NK_SWAP_MAX_M || M >= N) return 0;
+  const size_t edge = M % t->nr, vecs = (edge + L - 1) / L;
+  return M > NK_DOTS_MAX_M || !edge || t->mr * vecs >= MIN_CHAINS;
+}
+
+static gk_status dense_nk_swapped(const tile *t, size_t M, size_t N, size_t K, const float *X,
+                                  size_t ldx, const bsrc *B, const float *bias,
+                                  gk_activation act, float *Y, size_t ldy, int threads) {
+  const gk_gemm_blocking bl =
+      gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)t->mr, (unsigned)t->nr);
+  const size_t rows = N < NK_SWAP_ROWS ? N : NK_SWAP_ROWS, wsf = core_ws_floats(t, &bl);
+  float *xp = gk_gemm_scratch(1, gk_packed_floats(K, M, t->nr));
+  if (!xp) return GK_ERR_NO_MEMORY;
+  pack_full(X, ldx, GK_WEIGHT_NK, K, M, t->nr, xp);
+  const bsrc bx = {B_PACKED, xp, 0, GK_WEIGHT_KN, K};
+  int nt = threads ? threads : gk_threads_for(GK_OP_GEMM, 2.0 * (double)M * (double)N * (double)K);
+  int failed = 0;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+  {
+#ifdef _OPENMP
+    const int tid = omp_get_thread_num(), team = omp_get_num_threads();
+#else
+    const int tid = 0, team = 1;
+#endif
+    size_t j0, j1;
+    split(N, (size_t)team, t->mr, 0, (size_t)tid, &j0, &j1);
+    float *w = j1 > j0 ? thread_ws(NULL, tid, wsf + rows * M, &failed) : NULL;
+    for (size_t j = j0; w && j < j1; j += rows) {
+      const size_t nj = j1 - j < rows ? j1 - j : rows;
+      float *yt = w + wsf; /* Yᵀ for these rows of W */
+      core(t, &bl, nj, M, K, B->p + j * B->ld, B->ld, &bx, yt, M, NULL, GK_ACT_NONE, w);
+      gk_transpose_rows_(yt, M, nj, nj, M, ldy, 1.0f, Y + j);
+      if (bias || act != GK_ACT_NONE)
+        for (size_t i = 0; i < M; i++)
+          GK_FN(gk_epilogue_row)(Y + i * ldy + j, bias ? bias + j : NULL, nj, act);
+    }
+  }
+  return failed ? GK_ERR_NO_MEMORY : GK_OK;
+}
+
 /* GK_ERR_NO_MEMORY when a thread's scratch cannot be had: that thread's
  * share is skipped (Y then partly written). */
 static gk_status dense(const tile *t, size_t M, size_t N, size_t K, const float *X, size_t ldx,
                        const bsrc *B, const float *bias, gk_activation act, float *Y,
                        size_t ldy, int threads, const gk_gemm_ws *ws) {
+  if (nk_swapped(t, B, M, N))
+    return dense_nk_swapped(t, M, N, K, X, ldx, B, bias, act, Y, ldy, threads);
   gk_gemm_blocking bl = gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)t->mr, (unsigned)t->nr);
   size_t wsf = core_ws_floats(t, &bl);
   int nt = threads ? threads : gk_threads_for(GK_OP_GEMM, 2.0 * (double)M * (double)N * (double)K);

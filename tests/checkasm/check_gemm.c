@@ -115,6 +115,9 @@ static void check(const gk_variant *v) {
   /* on 2 threads, rows split so that each share reads the weights in
    * place where the whole would pack them (see grid) */
   if (!ck_failures()) check_shape(v, 120, 200, 300, GK_WEIGHT_KN, 1, GK_ACT_GELU, 0);
+  /* raw N x K weights computed swapped (Yᵀ = W·Xᵀ, see dense_nk_swapped)
+   * over more rows of W than its scratch takes at once, with bias */
+  if (!ck_failures()) check_shape(v, 40, 1100, 96, GK_WEIGHT_NK, 1, GK_ACT_GELU, 0);
   /* the packed A block and scratch at their largest */
   size_t M, K;
   ck_largest_row_block(v, &M, &K);
