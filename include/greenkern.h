@@ -129,6 +129,10 @@ typedef enum gk_weight_layout {
  * Dense GEMM with epilogue: Y = act(X·W + bias).
  *   X: M x K (ldx >= K), W: K x N or N x K per `layout` (ldw >= its row
  *   length), bias: N floats or NULL, Y: M x N (ldy >= N).
+ * W is read as given on every call: where the engine wants it in panels
+ * it packs (or transposes) the part it uses, per call; a linear-layer plan
+ * (gk_linear_create_dense) packs its weights once, which pays for any W used
+ * more than a few times.
  * Each thread's first call allocates that thread's scratch, kept for the
  * thread's life (so do gk_lowrank_gemm and gk_linear_apply): if that fails,
  * GK_ERR_NO_MEMORY, and Y is then partly written.
