@@ -842,6 +842,11 @@ static float *thread_ws(const gk_gemm_ws *ws, int tid, size_t floats, int *faile
   return w;
 }
 
+/* Threads for a dense product: the caller's count, else by work size. */
+static int dense_threads(int threads, size_t M, size_t N, size_t K) {
+  return threads ? threads : gk_threads_for(GK_OP_GEMM, 2.0 * (double)M * (double)N * (double)K);
+}
+
 /* Raw N x K weights at moderate M, swapped: Yᵀ = W·Xᵀ. W's rows, contiguous
  * in K, are then the A operand, which tiles of at most DIRECT_A_MR rows
  * read in place, so W is streamed once and never transposed; X (M x K,
@@ -874,7 +879,7 @@ static gk_status dense_nk_swapped(const tile *t, size_t M, size_t N, size_t K, c
   if (!xp) return GK_ERR_NO_MEMORY;
   pack_full(X, ldx, GK_WEIGHT_NK, K, M, t->nr, xp);
   const bsrc bx = {B_PACKED, xp, 0, GK_WEIGHT_KN, K};
-  int nt = threads ? threads : gk_threads_for(GK_OP_GEMM, 2.0 * (double)M * (double)N * (double)K);
+  int nt = dense_threads(threads, M, N, K);
   int failed = 0;
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
@@ -888,7 +893,8 @@ static gk_status dense_nk_swapped(const tile *t, size_t M, size_t N, size_t K, c
     float *w = j1 > j0 ? thread_ws(NULL, tid, wsf + rows * M, &failed) : NULL;
     for (size_t j = j0; w && j < j1; j += rows) {
       const size_t nj = j1 - j < rows ? j1 - j : rows;
-      float *yt = w + wsf; /* Yᵀ for these rows of W */
+      float *yt = w + wsf; /* Yᵀ for these rows of W, past core's blocks
+                            * (which it leaves unused: A in place, B packed) */
       core(t, &bl, nj, M, K, B->p + j * B->ld, B->ld, &bx, yt, M, NULL, GK_ACT_NONE, w);
       gk_transpose_rows_(yt, M, nj, nj, M, ldy, 1.0f, Y + j);
       if (bias || act != GK_ACT_NONE)
@@ -908,7 +914,7 @@ static gk_status dense(const tile *t, size_t M, size_t N, size_t K, const float 
     return dense_nk_swapped(t, M, N, K, X, ldx, B, bias, act, Y, ldy, threads);
   gk_gemm_blocking bl = gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)t->mr, (unsigned)t->nr);
   size_t wsf = core_ws_floats(t, &bl);
-  int nt = threads ? threads : gk_threads_for(GK_OP_GEMM, 2.0 * (double)M * (double)N * (double)K);
+  int nt = dense_threads(threads, M, N, K);
   if (M == 1) nt = 1;
   if (nt <= 1) {
     const int none = without_blocks(B, M); /* no blocks, so no scratch to ask for */
