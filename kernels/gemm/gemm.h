@@ -132,6 +132,18 @@ static inline float *gk_gemm_ws_get(const gk_gemm_ws *ws, int tid, size_t floats
   return gk_gemm_scratch(0, floats);
 }
 
+/* The work an M-row product of `flops` floating-point operations counts
+ * for the single-thread thresholds (gk_threads_for). A single row (GEMV)
+ * streams its weights at a third to a quarter of a GEMM's rate per flop
+ * (one Zen 3 EPYC core: 25-35 against 70-95 GFLOP/s), so a second thread
+ * pays at about a quarter of the flops: there, paired, 2 threads over 1 at
+ * M = 1 ran K = N = 256 0.95-1.0x, 384 1.2-1.5x (packed and N x K
+ * weights; raw K x N 0.93x, quartiles 0.78-1.10), 512 1.2-1.6x, where GEMMs
+ * pay from about 1 MFLOP (see gk_tuning_defaults). M = 1 had run on one
+ * thread at any size: 0.51-0.70x oneDNN's 2 threads at 768 x 768 to
+ * 3072 x 768. */
+static inline double gk_gemm_work(size_t M, double flops) { return M == 1 ? 4.0 * flops : flops; }
+
 /* Cache blocking in elements for the mr x nr tile of ISA isa: the blocks
  * the profile measured on that tile (ctx->tuning's blocking table), else
  * derived from the detected cache sizes. in_place_tiles: up to how many

@@ -21,9 +21,10 @@
  * ReLU/GELU run over the freshly stored, L1-resident tile.
  *
  * Threads split M and N into one rectangle each (no barriers: each packs
- * what it reads). M = 1 (decoding) takes a GEMV path; raw N x K weights
- * at short M dot products of rows, and up to NK_SWAP_MAX_M rows the
- * swapped product Yᵀ = W·Xᵀ, neither transposing W.
+ * what it reads). M = 1 (decoding) takes a GEMV path, threads splitting
+ * the columns (raw K x N weights: the rows, see gemv_kn_threads); raw
+ * N x K weights at short M dot products of rows, and up to NK_SWAP_MAX_M
+ * rows the swapped product Yᵀ = W·Xᵀ, neither transposing W.
  * The fused rank-r path runs, per block of rows of X, T = X·U into a small
  * L2-resident buffer and then Y = T·V, so the M x r intermediate never
  * goes to memory. */
@@ -31,6 +32,8 @@
 #include "../epilogue.h"
 #include "../transpose.h"
 #include "gemm.h"
+
+#include <string.h>
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -844,7 +847,8 @@ static float *thread_ws(const gk_gemm_ws *ws, int tid, size_t floats, int *faile
 
 /* Threads for a dense product: the caller's count, else by work size. */
 static int dense_threads(int threads, size_t M, size_t N, size_t K) {
-  return threads ? threads : gk_threads_for(GK_OP_GEMM, 2.0 * (double)M * (double)N * (double)K);
+  return threads ? threads
+                 : gk_threads_for(GK_OP_GEMM, gk_gemm_work(M, 2.0 * (double)M * (double)N * (double)K));
 }
 
 /* Raw N x K weights at moderate M, swapped: Yᵀ = W·Xᵀ. W's rows, contiguous
@@ -905,6 +909,43 @@ static gk_status dense_nk_swapped(const tile *t, size_t M, size_t N, size_t K, c
   return failed ? GK_ERR_NO_MEMORY : GK_OK;
 }
 
+/* y = act(x·B + bias) for one row on raw K x N weights, on nt threads:
+ * each thread streams its share of W's rows, whole and in order as
+ * gemv_kn does, into a partial y of its own; then each sums its share of
+ * the columns over the partials. Split by columns instead (as packed and
+ * N x K weights are), every thread read a segment of every row, at a
+ * stride the prefetchers follow poorly: on a Zen 3 EPYC, 2 threads,
+ * paired, K = N = 384-1024 and 768 x 3072 took 1.2-1.5x this one's time. */
+static gk_status gemv_kn_threads(size_t N, size_t K, const float *x, const bsrc *B,
+                                 const float *bias, gk_activation act, float *y, int nt) {
+  size_t floats;
+  float *part = gk_mul_ok((size_t)nt, N, &floats) ? gk_gemm_scratch(1, floats) : NULL;
+  if (!part) return GK_ERR_NO_MEMORY;
+#pragma omp parallel num_threads(nt)
+  {
+#ifdef _OPENMP
+    const int tid = omp_get_thread_num(), team = omp_get_num_threads();
+#else
+    const int tid = 0, team = 1;
+#endif
+    size_t k0, k1, j0, j1;
+    split(K, (size_t)team, 4, 0, (size_t)tid, &k0, &k1);
+    float *mine = part + (size_t)tid * N;
+    if (k1 > k0) gemv_kn(k1 - k0, N, x + k0, B->p + k0 * B->ld, B->ld, mine);
+    else memset(mine, 0, N * sizeof(float));
+#pragma omp barrier
+    split(N, (size_t)team, L, 0, (size_t)tid, &j0, &j1);
+    for (size_t j = j0; j < j1; j += L) {
+      const size_t w = j1 - j < L ? j1 - j : L;
+      gk_vf s = vf_loadu_n(part + j, w);
+      for (int t = 1; t < team; t++) s = vf_add(s, vf_loadu_n(part + (size_t)t * N + j, w));
+      vf_storeu_n(y + j, s, w);
+    }
+    if (j1 > j0) GK_FN(gk_epilogue_row)(y + j0, bias ? bias + j0 : NULL, j1 - j0, act);
+  }
+  return GK_OK;
+}
+
 /* GK_ERR_NO_MEMORY when a thread's scratch cannot be had: that thread's
  * share is skipped (Y then partly written). */
 static gk_status dense(const tile *t, size_t M, size_t N, size_t K, const float *X, size_t ldx,
@@ -915,7 +956,8 @@ static gk_status dense(const tile *t, size_t M, size_t N, size_t K, const float 
   gk_gemm_blocking bl = gk_gemm_blocking_for(GK_TARGET_ISA, (unsigned)t->mr, (unsigned)t->nr);
   size_t wsf = core_ws_floats(t, &bl);
   int nt = dense_threads(threads, M, N, K);
-  if (M == 1) nt = 1;
+  if (M == 1 && nt > 1 && B->kind == B_RAW && B->layout == GK_WEIGHT_KN)
+    return gemv_kn_threads(N, K, X, B, bias, act, Y, nt);
   if (nt <= 1) {
     const int none = without_blocks(B, M); /* no blocks, so no scratch to ask for */
     float *w = none ? NULL : gk_gemm_ws_get(ws, 0, wsf);
@@ -1061,8 +1103,8 @@ static gk_status lowrank(const tile *t, size_t M, const float *X, size_t ldx,
   j.t_off = core_u > core_f ? core_u : core_f;
   const size_t wsf = j.t_off + t_floats(t, &j.bl, r);
   int nt = threads ? threads
-                   : gk_threads_for(GK_OP_LOWRANK, 2.0 * (double)M * (double)r * (double)(K + N));
-  if (M == 1) nt = 1; /* as dense GEMV: the fork costs what a thread saves */
+                   : gk_threads_for(GK_OP_LOWRANK,
+                                    gk_gemm_work(M, 2.0 * (double)M * (double)r * (double)(K + N)));
   /* Decoding-sized M (up to one row tile per thread): split columns, not
    * rows. A row split would leave each thread a sliver of M and have every
    * thread stream all of U and V, where the weights are the whole cost;

@@ -160,7 +160,7 @@ static gk_status apply(const gk_linear_plan *p, size_t M, const float *X, size_t
   int lowrank = gk_linear_uses_lowrank(p, M);
   double flops = 2.0 * (double)M * (double)p->N * (double)p->K;
   if (lowrank) flops = 2.0 * (double)M * (double)p->r * (double)(p->K + p->N);
-  int nt = gk_threads_for(lowrank ? GK_OP_LOWRANK : GK_OP_GEMM, flops);
+  int nt = gk_threads_for(lowrank ? GK_OP_LOWRANK : GK_OP_GEMM, gk_gemm_work(M, flops));
   if (max_threads && nt > max_threads) nt = max_threads;
   if (!atomic_exchange((atomic_int *)&p->logged[lowrank], 1))
     GK_LOG("linear plan %p (K=%zu N=%zu r=%zu): M=%zu takes the %s path (crossover r=%zu)",
