@@ -720,6 +720,21 @@ static int raw_in_place(const bsrc *B, size_t M, size_t MR, const gk_gemm_blocki
   return (M + MR - 1) / MR <= (B->ld % 1024 ? bl->in_place_tiles : bl->in_place_tiles_aliased);
 }
 
+/* Whether core reads A (row stride lda) in place rather than packing it,
+ * for an N-column product on tile t: packing does not pay
+ *  - on tiles of at most DIRECT_A_MR rows, whose rows' lines fit L1's ways
+ *    even when they alias. On 64-byte-aligned rows either way runs at
+ *    the same speed (8x48, paired, BERT shapes, M = 128-2048: 0.98-1.03);
+ *    on rows off the cache lines (16 bytes, as malloc returns large
+ *    blocks) packing costs 3-4% more at M = 128, its unaligned loads
+ *    splitting lines, and in place 1% more at M = 512;
+ *  - on any tile with few columns of C to amortise packing over (rank-r's
+ *    X·U), unless more than SHORT_MR rows 4 KiB apart would compete for
+ *    the same L1 sets. */
+static int a_in_place(const tile *t, size_t N, size_t lda) {
+  return t->mr <= DIRECT_A_MR || (N <= DIRECT_A_MAX_N && (lda % 1024 != 0 || t->mr <= SHORT_MR));
+}
+
 /* Whether core runs M rows without cache blocks, and so without scratch:
  * the GEMV (M = 1) and the dot products of raw N x K weights. */
 static int without_blocks(const bsrc *B, size_t M) {
@@ -742,18 +757,7 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
     return;
   }
   const int in_place = raw_in_place(B, M, MR, bl);
-  /* A read in place when its packing would not pay:
-   *  - tiles of at most DIRECT_A_MR rows, whose rows' lines fit L1's ways
-   *    even when they alias. On 64-byte-aligned rows either way runs at
-   *    the same speed (8x48, paired, BERT shapes, M = 128-2048: 0.98-1.03);
-   *    on rows off the cache lines (16 bytes, as malloc returns large
-   *    blocks) packing costs 3-4% more at M = 128, its unaligned loads
-   *    splitting lines, and in place 1% more at M = 512;
-   *  - any tile with few columns of C to amortise packing over (rank-r's
-   *    X·U), unless more than SHORT_MR rows 4 KiB apart would compete for
-   *    the same L1 sets. */
-  const int direct_a = MR <= DIRECT_A_MR ||
-                       (N <= DIRECT_A_MAX_N && (lda % 1024 != 0 || MR <= SHORT_MR));
+  const int direct_a = a_in_place(t, N, lda);
   float *wa = ws, *wb = wa + gk_gemm_max_row_block(bl->mc, MR) * bl->kc;
   const size_t mb = gk_gemm_row_block(M, bl->mc, MR);
   for (size_t jc = 0; jc < N; jc += bl->nc) {
@@ -1014,6 +1018,23 @@ static const tile *xu_tile(const tile *t, size_t unr, size_t ldx) {
   return tu;
 }
 
+/* K blocks for a narrow X·U (r <= DIRECT_A_MAX_N, rows of X read in
+ * place): as few as keep U's block (kc x r, whole panels) within L2, not
+ * the tile's kc, which keeps a wide product's B micro-panel in L1. Each K
+ * block is another pass over the rows of X (shorter runs for the
+ * prefetchers) and over T, with every tile's set-up; a narrow product's
+ * few panels come from L2 at no visible cost. Paired on a Zen 3 EPYC (AVX2
+ * 6x16, kc 384), rank-r, K = 768 in one block against two: r = 4-64,
+ * M = 32-2048, 0.95-1.0x the time (2 threads 0.95-1.0x); K = 1024-3072 in
+ * one or two blocks against three to eight: 0.95-1.0x. Not measured on
+ * AVX-512. */
+static size_t xu_kc(const gk_gemm_blocking *blu, size_t K, size_t r, size_t nr) {
+  const size_t l2 = gk_ctx_get()->topo.l2, most = l2 / (sizeof(float) * gk_round_up(r, nr));
+  if (most <= blu->kc) return blu->kc;
+  const size_t blocks = (K + most - 1) / most;
+  return gk_round_up((K + blocks - 1) / blocks, 8);
+}
+
 /* Floats of T, the largest block of rows of X times U (rank r), kept
  * 64-byte aligned after the core's scratch. */
 static size_t t_floats(const tile *t, const gk_gemm_blocking *bl, size_t r) {
@@ -1102,6 +1123,8 @@ static gk_status lowrank(const tile *t, size_t M, const float *X, size_t ldx,
   size_t core_f = core_ws_floats(t, &j.bl), core_u = core_ws_floats(tu, &j.blu);
   j.t_off = core_u > core_f ? core_u : core_f;
   const size_t wsf = j.t_off + t_floats(t, &j.bl, r);
+  /* only now, the scratch being sized: X·U in place uses none of its blocks */
+  if (r <= DIRECT_A_MAX_N && a_in_place(tu, r, ldx)) j.blu.kc = xu_kc(&j.blu, K, r, tu->nr);
   int nt = threads ? threads
                    : gk_threads_for(GK_OP_LOWRANK,
                                     gk_gemm_work(M, 2.0 * (double)M * (double)r * (double)(K + N)));
