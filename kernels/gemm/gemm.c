@@ -190,7 +190,7 @@ gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr) {
   size_t l2 = c->topo.l2 > l1 ? c->topo.l2 : 262144;
   size_t l3 = c->topo.l3 > l2 ? c->topo.l3 : 4 * l2;
   gk_gemm_blocking b;
-  b.kc = clamp_round(l1 * 3 / 2 / (sizeof(float) * nr), 64, 384, 8);
+  b.kc = b.kc_in_place = clamp_round(l1 * 3 / 2 / (sizeof(float) * nr), 64, 384, 8);
   const size_t a_share = isa == GK_ISA_AVX512 || isa == GK_ISA_AVX2 ? 10 : 4;
   b.mc = clamp_round(l2 / a_share / (sizeof(float) * b.kc), mr, 4096, mr);
   b.nc = clamp_round(l3 / 4 / (sizeof(float) * b.kc), nr, 8192, nr);
@@ -212,6 +212,7 @@ gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr) {
     if (tuned->in_place) b.in_place_tiles = tuned->in_place;
     if (tuned->in_place_aliased) b.in_place_tiles_aliased = tuned->in_place_aliased;
   }
+  if (b.kc_in_place > b.kc) b.kc_in_place = b.kc;
   return b;
 }
 

@@ -149,10 +149,15 @@ static inline double gk_gemm_work(size_t M, double flops) { return M == 1 ? 4.0 
  * derived from the detected cache sizes. in_place_tiles: up to how many
  * row tiles raw KN weights are read in place rather than packed (see
  * raw_in_place in gemm_engine.c); the second when their rows are a
- * multiple of 4 KiB apart. */
+ * multiple of 4 KiB apart. kc_in_place: the K blocks of weights read in
+ * place, always the cache-derived kc (at most kc): every tile reads such
+ * a panel's kc rows at their stride, whose lines must stay in L1, while a
+ * packed panel streams from L2 well enough that a profile may measure a
+ * deeper kc faster (see tn_study_blocking). */
 typedef struct gk_gemm_blocking {
   size_t mc, kc, nc;
   size_t in_place_tiles, in_place_tiles_aliased;
+  size_t kc_in_place;
 } gk_gemm_blocking;
 gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr);
 

@@ -757,13 +757,18 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
     return;
   }
   const int in_place = raw_in_place(B, M, MR, bl);
+  const size_t kcb = in_place ? bl->kc_in_place : bl->kc;
   const int direct_a = a_in_place(t, N, lda);
   float *wa = ws, *wb = wa + gk_gemm_max_row_block(bl->mc, MR) * bl->kc;
   const size_t mb = gk_gemm_row_block(M, bl->mc, MR);
-  for (size_t jc = 0; jc < N; jc += bl->nc) {
-    size_t nc = N - jc < bl->nc ? N - jc : bl->nc;
-    for (size_t pc = 0; pc < K; pc += bl->kc) {
-      size_t kc = K - pc < bl->kc ? K - pc : bl->kc;
+  /* N in equal blocks of at most nc columns, whole panels: cut at nc
+   * instead, N = 3072 under nc = 2720 ran a block of 352 columns after one
+   * of 2720 */
+  const size_t nb = (N + bl->nc - 1) / bl->nc, ncb = gk_round_up((N + nb - 1) / nb, NR);
+  for (size_t jc = 0; jc < N; jc += ncb) {
+    size_t nc = N - jc < ncb ? N - jc : ncb;
+    for (size_t pc = 0; pc < K; pc += kcb) {
+      size_t kc = K - pc < kcb ? K - pc : kcb;
       const float *bp, *edge = NULL;
       size_t pstride, ldb;
       if (B->kind == B_PACKED) {

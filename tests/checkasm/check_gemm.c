@@ -6,6 +6,7 @@
 
 #include "checkasm.h"
 #include "kernels/gemm/gemm.h"
+#include "kernels/tuning.h"
 
 static double act_ref(double x, gk_activation act) {
   switch (act) {
@@ -118,6 +119,19 @@ static void check(const gk_variant *v) {
   /* raw N x K weights computed swapped (Yᵀ = W·Xᵀ, see dense_nk_swapped)
    * over more rows of W than its scratch takes at once, with bias */
   if (!ck_failures()) check_shape(v, 40, 1100, 96, GK_WEIGHT_NK, 1, GK_ACT_GELU, 0);
+  /* a profile's blocks: K blocks twice the derived depth (weights read in
+   * place keep the derived one, kc_in_place) and N over three equal
+   * blocks; the profile is restored after */
+  if (!ck_failures()) {
+    const gk_gemm_impl *im = v->impl;
+    gk_tuning *live = gk_tuning_for_tuner(), saved = *live;
+    gk_gemm_blocking d = gk_gemm_blocking_for(v->isa, im->mr, im->nr);
+    gk_tuning_put_blocking(live, (gk_blocking_point){v, d.mc, 2 * d.kc, 3 * im->nr, 0, 0});
+    const size_t n = 8 * im->nr + 5, k = 2 * d.kc + 40;
+    check_shape(v, 2 * im->mr + 1, n, k, GK_WEIGHT_KN, 1, GK_ACT_NONE, 0); /* in place */
+    if (!ck_failures()) check_shape(v, 90, n, k, GK_WEIGHT_KN, 0, GK_ACT_RELU, 0);
+    *live = saved;
+  }
   /* the packed A block and scratch at their largest */
   size_t M, K;
   ck_largest_row_block(v, &M, &K);
