@@ -73,5 +73,9 @@ int gk_max_threads(void);
  * a team, ~0.4 us a call on these VMs, as much as a decoding-sized
  * attention head takes. */
 void gk_parallel_for(int nt, size_t n, void (*fn)(void *ctx, size_t i, int tid), void *ctx);
+/* Inside a parallel region: this thread's number and the team's size
+ * (0 and 1 outside one, or when built without OpenMP). */
+int gk_thread_id(void);
+int gk_team_size(void);
 
 #endif

@@ -35,13 +35,23 @@ void gk_parallel_for(int nt, size_t n, void (*fn)(void *ctx, size_t i, int tid),
     return;
   }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n; i++) fn(ctx, i, gk_thread_id());
+}
+
+int gk_thread_id(void) {
 #ifdef _OPENMP
-    fn(ctx, i, omp_get_thread_num());
+  return omp_get_thread_num();
 #else
-    fn(ctx, i, 0);
+  return 0;
 #endif
-  }
+}
+
+int gk_team_size(void) {
+#ifdef _OPENMP
+  return omp_get_num_threads();
+#else
+  return 1;
+#endif
 }
 
 int gk_threads_for(gk_op op, double work) {

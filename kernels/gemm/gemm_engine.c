@@ -35,10 +35,6 @@
 
 #include <string.h>
 
-#ifdef _OPENMP
-#include <omp.h>
-#endif
-
 #define L GK_VF_LANES
 #define MAX_MR 28
 #define MAX_NV 4
@@ -896,11 +892,7 @@ static gk_status dense_nk_swapped(const tile *t, size_t M, size_t N, size_t K, c
   int failed = 0;
 #pragma omp parallel num_threads(nt) if (nt > 1)
   {
-#ifdef _OPENMP
-    const int tid = omp_get_thread_num(), team = omp_get_num_threads();
-#else
-    const int tid = 0, team = 1;
-#endif
+    const int tid = gk_thread_id(), team = gk_team_size();
     size_t j0, j1;
     split(N, (size_t)team, t->mr, 0, (size_t)tid, &j0, &j1);
     float *w = j1 > j0 ? thread_ws(NULL, tid, wsf + rows * M, &failed) : NULL;
@@ -932,11 +924,7 @@ static gk_status gemv_kn_threads(size_t N, size_t K, const float *x, const bsrc 
   if (!part) return GK_ERR_NO_MEMORY;
 #pragma omp parallel num_threads(nt)
   {
-#ifdef _OPENMP
-    const int tid = omp_get_thread_num(), team = omp_get_num_threads();
-#else
-    const int tid = 0, team = 1;
-#endif
+    const int tid = gk_thread_id(), team = gk_team_size();
     size_t k0, k1, j0, j1;
     split(K, (size_t)team, 4, 0, (size_t)tid, &k0, &k1);
     float *mine = part + (size_t)tid * N;
@@ -978,11 +966,7 @@ static gk_status dense(const tile *t, size_t M, size_t N, size_t K, const float 
   grid(t, &bl, M, N, K, B, nt, &tm, &tn);
 #pragma omp parallel num_threads(nt)
   {
-#ifdef _OPENMP
-    int tid = omp_get_thread_num();
-#else
-    int tid = 0;
-#endif
+    const int tid = gk_thread_id();
     if (tid < tm * tn) {
       size_t i0, i1, j0, j1;
       split(M, (size_t)tm, t->mr, 0, (size_t)(tid / tn), &i0, &i1);
@@ -1153,11 +1137,7 @@ static gk_status lowrank(const tile *t, size_t M, const float *X, size_t ldx,
   int failed = 0;
 #pragma omp parallel num_threads(nt)
   {
-#ifdef _OPENMP
-    int tid = omp_get_thread_num();
-#else
-    int tid = 0;
-#endif
+    const int tid = gk_thread_id();
     float *w = thread_ws(ws, tid, wsf, &failed);
     if (by_cols) {
       if (tid == 0) shared_T = w ? w + j.t_off : NULL;
