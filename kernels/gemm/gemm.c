@@ -1,5 +1,5 @@
 /* GEMM and fused rank-r GEMM: validation, public entries, engine scratch
- * and cache blocking (the kernels are in gemm_engine.c). */
+ * and cache blocking (the engine is gemm_engine.c). */
 #include <stdlib.h>
 
 #include "gemm.h"

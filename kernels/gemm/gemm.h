@@ -5,7 +5,10 @@
  * The engine is BLIS/Goto style: B (the weights) is packed into panels of
  * nr columns, A (the activations) into panels of mr rows, and a register
  * tile micro-kernel of mr x nr accumulators runs over each pair of panels.
- * A variant is one tile shape on one ISA (gemm_engine.c, templated). */
+ * A variant is one tile shape on one ISA. Compiled once per ISA:
+ * gemm_engine.c (blocking, threads, rank-r, registration) with the
+ * micro-kernels (ukernel.h), packing (pack.h) and the unblocked GEMV and
+ * dot products (gemv.h). */
 #ifndef GK_GEMM_H
 #define GK_GEMM_H
 
