@@ -11,7 +11,7 @@
 // Buffers are 64-byte aligned, as a framework's tensors are (oneDNN ran 15%
 // slower on rows 16 bytes off the cache lines; greenkern within 1%).
 //
-//   greenkern-pair [--reps=N] [--threads=T] [--peers=NAME,...] [SHAPE...]
+//   greenkern-pair [--reps=N] [--threads=T] [--peers=NAME,...] [--control] [SHAPE...]
 //     SHAPE  gemm:M,N,K          dense Y = X·W, raw K x N weights (gk_gemm;
 //                                peers: one sgemm)
 //            gemm_nk:M,N,K       dense Y = X·Wᵀ, raw N x K weights (PyTorch's
@@ -22,6 +22,9 @@
 //                                as the plan picks, which the line names;
 //                                peers: X·U, then ·V)
 //     no SHAPE: the rank-r GEMM issue's bar shapes, dense then rank-r.
+//   --control  adds greenkern itself as one more contestant, "control": its
+//              ratio is this host's noise (1 but for drift), the band within
+//              which no other ratio says anything.
 //
 // Times are wall-clock per call (threads), each call timed right after an
 // untimed one of the same contestant, the first round discarded; with more
@@ -108,11 +111,12 @@ double median(const std::vector<double> &v) { return quartile(v, 2); }
 // One contestant: a call on the shape's operands.
 struct Contestant {
   std::string name;
-  const gkb::Peer *peer;  // NULL: greenkern
+  const gkb::Peer *peer;  // NULL: greenkern (itself, or the control)
   std::vector<double> t;
 };
 
-int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer *> &peers) {
+int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer *> &peers,
+        bool control) {
   gkb::Buffer X(s.M * s.K, 1), Y(s.M * s.N, 2);
   gkb::Buffer W(s.lowrank ? 1 : s.K * s.N, 3);
   gkb::Buffer U(s.lowrank ? s.K * s.r : 1, 4), V(s.lowrank ? s.r * s.N : 1, 5);
@@ -134,6 +138,7 @@ int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer
   std::vector<Contestant> cs;
   cs.push_back({"greenkern", nullptr, {}});
   for (const gkb::Peer *p : peers) cs.push_back({p->name, p, {}});
+  if (control) cs.push_back({"control", nullptr, {}});
 
   auto call = [&](const Contestant &c) {
     if (!c.peer && s.lowrank)
@@ -203,12 +208,14 @@ int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer
 
 int main(int argc, char **argv) {
   int reps = 11, threads = 1;
+  bool control = false;
   std::vector<std::string> only;  // --peers=a,b: these peers only
   std::vector<Shape> shapes;
   for (int i = 1; i < argc; i++) {
     Shape s;
     if (!strncmp(argv[i], "--reps=", 7) && (reps = atoi(argv[i] + 7)) > 0) continue;
     if (!strncmp(argv[i], "--threads=", 10) && (threads = atoi(argv[i] + 10)) > 0) continue;
+    if (!strcmp(argv[i], "--control") && (control = true)) continue;
     if (!strncmp(argv[i], "--peers=", 8)) {
       std::string list = argv[i] + 8;
       for (size_t b = 0, e; b <= list.size(); b = e + 1) {
@@ -221,7 +228,7 @@ int main(int argc, char **argv) {
     if (!parse(argv[i], &s)) {
       fprintf(stderr,
               "greenkern-pair: bad argument '%s'\n"
-              "usage: greenkern-pair [--reps=N] [--threads=T] [--peers=NAME,...] "
+              "usage: greenkern-pair [--reps=N] [--threads=T] [--peers=NAME,...] [--control] "
               "[gemm:M,N,K | gemm_nk:M,N,K | lowrank:M,K,N,r]...\n",
               argv[i]);
       return 2;
@@ -248,8 +255,9 @@ int main(int argc, char **argv) {
   }
   for (const gkb::Peer *p : peers) names += " " + std::string(p->name);
   printf("greenkern-pair: %d rounds, ratio = peer time / greenkern time (median [quartiles]); "
-         "peers:%s\n", reps, names.empty() ? " none" : names.c_str());
+         "peers:%s%s\n", reps, names.empty() ? " none" : names.c_str(),
+         control ? "; control: greenkern again (its ratio is the noise)" : "");
   for (const Shape &s : shapes)
-    if (run(s, reps, threads, peers)) return 1;
+    if (run(s, reps, threads, peers, control)) return 1;
   return 0;
 }
