@@ -17,8 +17,9 @@
  * instantiated per tile shape, per row count m = 1..mr and, for
  * full-height tiles, per count of column vectors 1..nr/L (so edge tiles do
  * no wasted work along M, nor along N beyond the last vector, whose lanes
- * past n are zero padding masked at the store). Bias is added in registers on the last K block;
- * ReLU/GELU run over the freshly stored, L1-resident tile.
+ * past n are zero padding masked at the store). Bias is added in
+ * registers on the last K block; ReLU/GELU run over the freshly stored,
+ * L1-resident tile.
  *
  * Threads split M and N into one rectangle each (no barriers: each packs
  * what it reads). M = 1 (decoding) takes a GEMV path, threads splitting
