@@ -109,7 +109,7 @@ static float sentinel(void) {
   memcpy(&f, &sentinel_bits, sizeof f);
   return f;
 }
-static int is_sentinel(float f) {
+int ck_is_sentinel(float f) {
   uint32_t b;
   memcpy(&b, &f, sizeof b);
   return b == sentinel_bits;
@@ -160,7 +160,7 @@ int ck_buf_check(const ck_buf *b, const char *what) {
   for (size_t i = 0; i < b->total && ok; i++) {
     size_t rel = i - b->offset;
     int inside = i >= b->offset && rel / b->ld < b->rows && rel % b->ld < b->cols;
-    if (!inside && !is_sentinel(b->base[i])) {
+    if (!inside && !ck_is_sentinel(b->base[i])) {
       if (i < b->offset) ck_fail("%s: wrote %zu floats before the output", what, b->offset - i);
       else if (rel / b->ld >= b->rows) ck_fail("%s: wrote past the output's end", what);
       else ck_fail("%s: wrote into the leading-dimension gap (row %zu, col %zu)", what,

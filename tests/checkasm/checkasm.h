@@ -55,6 +55,9 @@ ck_buf ck_buf_new(size_t rows, size_t cols, size_t ld);
 void ck_buf_fill(ck_buf *b); /* random values in the window */
 /* Returns 1 if every sentinel is intact, else reports via ck_fail(). */
 int ck_buf_check(const ck_buf *b, const char *what);
+/* Whether f is the sentinel, bit for bit (compare values, not the guards:
+ * under AddressSanitizer the guards are poisoned). */
+int ck_is_sentinel(float f);
 void ck_buf_free(ck_buf *b);
 /* A leading dimension for `cols`: cols itself, or cols plus an odd pad. */
 size_t ck_pick_ld(size_t cols);
