@@ -156,11 +156,14 @@ static inline double gk_gemm_work(size_t M, double flops) { return M == 1 ? 4.0 
  * place, always the cache-derived kc (at most kc): every tile reads such
  * a panel's kc rows at their stride, whose lines must stay in L1, while a
  * packed panel streams from L2 well enough that a profile may measure a
- * deeper kc faster (see tn_study_blocking). */
+ * deeper kc faster (see tn_study_blocking). cached_floats: raw weights
+ * of up to this many floats are taken to stay in cache from one thread's
+ * pass over them to the next's (see grid in gemm_engine.c). */
 typedef struct gk_gemm_blocking {
   size_t mc, kc, nc;
   size_t in_place_tiles, in_place_tiles_aliased;
   size_t kc_in_place;
+  size_t cached_floats;
 } gk_gemm_blocking;
 gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr);
 

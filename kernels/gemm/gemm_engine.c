@@ -308,9 +308,18 @@ static void split(size_t n, size_t parts, size_t align, int strict, size_t i, si
  * 0.94x the time at K = 768 and 3072, M = 160-192 0.97-0.98x. Rows split
  * over columns split, forced: M = 128 0.91-0.92x; M = 96 (in place
  * either way) 1.0x; M = 64, K = 3072 1.2x (weights-bound: the model keeps
- * columns split there). */
+ * columns split there).
+ * That holds while the weights stay in cache from one row group's pass to
+ * the next's (bl->cached_floats). Beyond, every row group streams all of
+ * them from memory, which costs as much as packing its columns would.
+ * Paired later on the same kind of host, the row split took 1.01-1.40x
+ * the column split's time from 3.9 MB of weights on (M = 128-192: N = 768
+ * with K = 1280-3072, N = 1536 and 3072 with K = 768; medians of 15
+ * rounds, one run of three at 0.98x), 0.96-1.03x up to 3.1 MB (K = N =
+ * 768 included, where this now takes the column split). */
 static void grid(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, size_t K,
                  const bsrc *B, int nt, int *tm, int *tn) {
+  const int w_cached = (double)K * (double)N <= (double)bl->cached_floats;
   double best = 0;
   for (int a = 1; a <= nt; a++) {
     if (nt % a) continue;
@@ -319,8 +328,10 @@ static void grid(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
     double rows = (double)share;
     double cols = (double)gk_round_up((N + b - 1) / b, t->nr);
     double cost = 2.0 * rows * cols * (double)K + 32.0 * (double)K * rows * (cols / (double)bl->nc + 1.0);
-    if (B->kind == B_RAW)
-      cost += (raw_in_place(B, share, t->mr, bl) ? 8.0 : 32.0) * (double)K * cols;
+    if (B->kind == B_RAW) {
+      const int cheap = raw_in_place(B, share, t->mr, bl) && (a == 1 || w_cached);
+      cost += (cheap ? 8.0 : 32.0) * (double)K * cols;
+    }
     if (a == 1 || cost < best) best = cost, *tm = a, *tn = b;
   }
 }
