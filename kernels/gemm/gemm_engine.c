@@ -149,21 +149,6 @@ static void macro_kernel(const tile *t, size_t mc, size_t nc, size_t kc, const f
   const row_tiles rt = row_tiles_of(mc, MR, NR);
   const size_t panels = (nc + NR - 1) / NR, tiles = rt.n;
   const size_t outer = rows_outer ? tiles : panels, inner = rows_outer ? panels : tiles;
-  /* Columns outer, the next micro-panel (NR/16 columns of 16-float lines,
-   * kc rows: packed, each column's kc lines in sequence) is prefetched by
-   * the current one's first tiles: each column by one tile, one line per
-   * k step, or, for rows read in place, by 2^shift tiles, each taking its
-   * part of the rows at one line every 2^shift k steps. In one tile, such
-   * a strided column is a burst of misses that tile ran 2-3x a tile's
-   * time under (the first of 8 tiles took 25-29% of a panel's time).
-   * Paired on a Zen 3 EPYC (AVX2, 6x16), 4 tiles against 1: raw K x N
-   * weights, M = 16-96, K = 3072, 0.81-0.97x the time (three runs), K = 768
-   * 0.96-0.97x, M = 128-2048 0.99-1.01x; 8 tiles (one line every 8 steps)
-   * 1.3x at M = 48. Packed panels, which the hardware prefetcher follows,
-   * ran 1.08-1.13x the time shared (plans, rank-r, M = 32-512). */
-  unsigned shift = 0;
-  while (ldb > NR && (2u << shift) <= PF_SPREAD_MAX && (2u << shift) <= tiles) shift++;
-  const size_t cols16 = NR / 16, pf_tiles = cols16 << shift, part = kc >> shift;
   for (size_t o = 0; o < outer; o++)
     for (size_t i = 0; i < inner; i++) {
       const size_t q = rows_outer ? i : o, p = rows_outer ? o : i; /* panel, tile */
@@ -178,22 +163,21 @@ static void macro_kernel(const tile *t, size_t mc, size_t nc, size_t kc, const f
       if (rows_outer && m == MR && n == NR) {
         /* this row tile's full panels from here on, in one call */
         const size_t full = (nc - jr) / NR;
-        epi e = {bias ? bias + jr : NULL, accumulate, last, NULL, 0, 0};
+        epi e = {bias ? bias + jr : NULL, accumulate, last, NULL, 0};
         t->row(full, kc, a, lda, b, pstride, ldb, c, ldc, &e);
         if (last && act != GK_ACT_NONE)
           for (size_t r = 0; r < m; r++) GK_FN(gk_epilogue_row)(c + r * ldc, NULL, full * NR, act);
         i += full - 1;
         continue;
       }
-      /* the next micro-panel's prefetch (see above): packed panels line
-       * after line; rows read in place (ldb > NR) one column of lines at a
-       * time, a stride beyond what hardware prefetchers follow */
+      /* columns outer: the first NR/16 tiles of a panel prefetch one
+       * 16-float line of the next micro-panel per k step: packed panels
+       * line after line; rows read in place (ldb > NR) one column of
+       * lines at a time, a stride beyond what hardware prefetchers follow */
       const float *pf = NULL;
-      if (!rows_outer && q + 1 < panels && p < pf_tiles) {
-        const size_t c = p % cols16, r0 = p / cols16 * part;
-        pf = bp + (q + 1) * pstride + (ldb == NR ? (c * kc + r0) * 16 : c * 16 + r0 * ldb);
-      }
-      epi e = {bias ? bias + jr : NULL, accumulate, last, pf, ldb == NR ? 16 : ldb, shift};
+      if (!rows_outer && q + 1 < panels && p < NR / 16)
+        pf = bp + (q + 1) * pstride + (ldb == NR ? p * kc * 16 : p * 16);
+      epi e = {bias ? bias + jr : NULL, accumulate, last, pf, ldb == NR ? 16 : ldb};
       t->ukr(m, kc, a, lda, b, lb, c, ldc, n, &e);
       if (last && act != GK_ACT_NONE)
         for (size_t r = 0; r < m; r++) GK_FN(gk_epilogue_row)(c + r * ldc, NULL, n, act);

@@ -20,24 +20,12 @@
  * Not measured on AVX-512. */
 #define SHORT_K 64
 
-/* Tiles that share the prefetch of one column of the next B panel's
- * lines when its rows are read in place, at most (see macro_kernel): one
- * line every PF_SPREAD_MAX k steps each instead of one tile fetching one
- * line per k step. Measured on AVX2 only; 1 elsewhere, which compiles the
- * sharing out. */
-#if defined(GK_TARGET_AVX2)
-#define PF_SPREAD_MAX 4
-#else
-#define PF_SPREAD_MAX 1
-#endif
-
 typedef struct epi {
-  const float *bias;  /* bias of the tile's first column, or NULL */
-  int accumulate;     /* add to C (not the first K block) */
-  int last;           /* last K block: add bias */
-  const float *pf;    /* cache lines to prefetch, or NULL: */
-  size_t pf_stride;   /* this many floats apart, */
-  unsigned pf_shift;  /* one every 2^pf_shift k steps (< PF_SPREAD_MAX) */
+  const float *bias; /* bias of the tile's first column, or NULL */
+  int accumulate;    /* add to C (not the first K block) */
+  int last;          /* last K block: add bias */
+  const float *pf;   /* one cache line per k step to prefetch, or NULL, */
+  size_t pf_stride;  /* this many floats apart */
 } epi;
 
 /* a: packed A micro-panel (lda = 0) or row-major A rows (stride lda). */
@@ -86,8 +74,7 @@ GK_SIMD_INLINE gk_vf fma_bcast(const float *a, gk_vf b, gk_vf acc) {
 GK_SIMD_INLINE void k_steps(const size_t m, const size_t MR, const size_t NV, size_t kc,
                             const float *__restrict a, const size_t lda,
                             const float *__restrict b, size_t ldb, gk_vf acc[][MAX_NV],
-                            const int extras, const float *pf, size_t pf_stride,
-                            unsigned pf_shift) {
+                            const int extras, const float *pf, size_t pf_stride) {
   /* Rows of A read in place: one base pointer per three rows, the other
    * two at base + lda and base + 2·lda, which x86 addresses as base +
    * index·4 and base + index·8 from a single lda register. Pointers to
@@ -96,11 +83,10 @@ GK_SIMD_INLINE void k_steps(const size_t m, const size_t MR, const size_t NV, si
   const float *rows[(MAX_MR + 2) / 3];
 #pragma GCC unroll 10
   for (size_t g = 0; g < (m + 2) / 3; g++) rows[g] = a + 3 * g * lda;
-  const unsigned sh = PF_SPREAD_MAX > 1 ? pf_shift : 0;
 #pragma GCC unroll 2
   for (size_t k = 0; k < kc; k++) {
     gk_vf bv[MAX_NV];
-    if (extras && pf && !(k & ((1u << sh) - 1))) __builtin_prefetch(pf + (k >> sh) * pf_stride);
+    if (extras && pf) __builtin_prefetch(pf + k * pf_stride);
 #pragma GCC unroll 4
     for (size_t v = 0; v < NV; v++) bv[v] = vf_loadu(b + v * L);
 #pragma GCC unroll 28
@@ -179,9 +165,9 @@ GK_SIMD_INLINE void ukr_body(const size_t m, const size_t MR, const size_t NV, s
 #pragma GCC unroll 4
     for (size_t v = 0; v < NV; v++) acc[i][v] = vf_zero();
   if (e->pf)
-    k_steps(m, MR, NV, kc, a, lda, b, ldb, acc, 1, e->pf, e->pf_stride, e->pf_shift);
+    k_steps(m, MR, NV, kc, a, lda, b, ldb, acc, 1, e->pf, e->pf_stride);
   else
-    k_steps(m, MR, NV, kc, a, lda, b, ldb, acc, 0, NULL, 0, 0);
+    k_steps(m, MR, NV, kc, a, lda, b, ldb, acc, 0, NULL, 0);
   const int accumulate = e->accumulate;
   const float *bias = e->last ? e->bias : NULL;
   if (n == NV * L) {
@@ -216,7 +202,7 @@ GK_SIMD_INLINE void row_body(const size_t MR, const size_t NV, size_t np, size_t
                              const float *a, const size_t lda, const float *b, size_t pstride,
                              size_t ldb, float *c, size_t ldc, const epi *e0) {
   for (size_t q = 0; q < np; q++) {
-    epi e = {e0->bias ? e0->bias + q * NV * L : NULL, e0->accumulate, e0->last, NULL, 0, 0};
+    epi e = {e0->bias ? e0->bias + q * NV * L : NULL, e0->accumulate, e0->last, NULL, 0};
     ukr_body(MR, MR, NV, kc, a, lda, b + q * pstride, ldb, c + q * NV * L, ldc, NV * L, &e);
   }
 }
