@@ -36,8 +36,8 @@ tests/install/check-install.sh build-test
 
 step "ASan/UBSan build and tests"
 # -O0: with the sanitizers GCC spent 23 of CI's 31 minutes on -O2 of one
-# file, the AVX-512 GEMM engine's unrolled micro-kernels (-O1 or no debug
-# information: still over 10); at -O0 the whole build takes about a minute
+# file, the AVX-512 GEMM engine's unrolled micro-kernels (ASan alone at -O2:
+# 12 minutes, -O1: over 15); at -O0 the whole build takes about a minute
 # and the suite runs the same checks, unoptimised
 setup build-test-asan -Dbuildtype=debug -Db_sanitize=address,undefined \
   -Db_lundef=false -Dbench=disabled
