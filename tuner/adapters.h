@@ -11,11 +11,15 @@ typedef struct tn_case tn_case; /* an adapter's inputs and outputs */
 
 #define TN_EXACT (-1.0)
 
+/* Shapes an adapter's setup_class gives at most (for progress). */
+#define TN_CLASS_SHAPES 5
+
 typedef struct tn_adapter {
   gk_op op;
-  /* Shapes for the variant choice (i = 0, 1, ...; NULL past the last),
-   * e.g. decode-sized and prefill-sized problems; each is timed for the
-   * library's shape class it falls in (shape_class below). */
+  /* Shapes for the variant choice (i = 0, 1, ... up to TN_CLASS_SHAPES;
+   * NULL past the last), e.g. decode-sized and prefill-sized problems;
+   * each is timed for the library's shape class it falls in (shape_class
+   * below). */
   tn_case *(*setup_class)(int i);
   /* Increasing sizes for the single-thread threshold; NULL past the last
    * (or NULL function: the op has no threads to decide). */

@@ -214,9 +214,8 @@ static int screen(const tn_config *cfg, tn_results *r, const tn_adapter *ad, gk_
     }
     double t[GK_REGISTRY_MAX], best = 0;
     for (size_t k = 0; k < nc; k++) {
-      /* (the adapters time up to four shapes) */
-      tn_progress(progress0 + progress_span * (i + (double)k / (double)nc) / 4, "%s %s", shape,
-                  cand[k]->name);
+      tn_progress(progress0 + progress_span * (i + (double)k / (double)nc) / TN_CLASS_SHAPES,
+                  "%s %s", shape, cand[k]->name);
       tn_variant_row *row = r->n_rows < TN_MAX_ROWS ? &r->rows[r->n_rows++] : NULL;
       t[k] = 0;
       if (row) *row = (tn_variant_row){op, cand[k]->name, "", {0, 0, 0, 0}, "ok"};
