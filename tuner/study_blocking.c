@@ -2,8 +2,8 @@
  * stored for that tile only: another tile's shape wants other blocks):
  * start from the engine's cache-derived defaults (gk_gemm_blocking_for
  * with an empty profile) and refine by coordinate
- * descent — KC, then MC, then NC, each tried at half and double, then KC
- * doubled over NC halved — on the
+ * descent — KC, then MC, then NC, each tried at half and double, KC with
+ * NC moved the other way (see the study) — on the
  * packed dense GEMM of BERT-base's largest layer (M=512, K=768, N=3072)
  * and its prefill attention projection (M=128, K=N=768), each candidate
  * timed in alternation with the current blocks. A change is kept only on
@@ -263,24 +263,26 @@ void tn_study_blocking(const tn_config *cfg, tn_results *r) {
   tn_progress(0, "%s defaults MC=%zu KC=%zu NC=%zu", v->name, cur[0], cur[1], cur[2]);
   static const int order[3] = {1, 0, 2}; /* KC first: it sizes the L1 panels */
   int tries = 0, measured = 0, won = 0;
+  /* KC moves keep the B block (KC x NC, sized for the L3) as it is, NC
+   * moving the other way. The shapes here read plans' packed weights,
+   * where the block's size costs little; raw weights pack it per call,
+   * and there a larger block falls out of an L3 shared with other VMs.
+   * On a Zen 3 EPYC (AVX2 6x16, paired): KC 768 with NC halved ran the
+   * packed shapes here in 0.96-0.97x the time of KC 384 (one K block at
+   * K = 768: one pass over C fewer), while KC 768 alone ran raw weights,
+   * M = 512-2048, N = 3072, K = 768, in 1.0-1.11x the time of KC 768
+   * with NC halved. A tune of the 4x24 tile that doubled KC alone had
+   * kept NC at 5448, a 16 MB block. */
   for (int o = 0; o < 3 && won >= 0 && !tn_should_stop(); o++) {
     int f = order[o];
-    size_t base = cur[f];
+    size_t base[3] = {cur[0], cur[1], cur[2]};
     for (int k = 0; k < 2 && won >= 0 && !tn_should_stop(); k++, tries++) {
       size_t cand[3] = {cur[0], cur[1], cur[2]};
-      cand[f] = k == 0 ? base / 2 : base * 2;
-      won = try_blocks(cases, v, cur, cand, tries / 14.0, cfg, &measured);
+      cand[f] = k == 0 ? base[f] / 2 : base[f] * 2;
+      if (f == 1) cand[2] = k == 0 ? base[2] * 2 : base[2] / 2;
+      won = try_blocks(cases, v, cur, cand, tries / 12.0, cfg, &measured);
     }
   }
-  /* Then KC doubled over NC halved, the B block (KC x NC) keeping its
-   * size, which single moves cannot reach: on a Zen 3 EPYC (AVX2 6x16,
-   * 32 KiB L1d, an L3 shared with other VMs) KC 768 alone ran N = 3072
-   * 1.09x slower than 384 (its B block outgrowing what stays in L3), and
-   * with NC halved as well 0.96-0.97x faster on both shapes, packed (one
-   * K block at K = 768: one pass over C fewer). */
-  if (won >= 0 && !tn_should_stop())
-    try_blocks(cases, v, cur, (const size_t[3]){cur[0], cur[1] * 2, cur[2] / 2}, tries / 14.0,
-               cfg, &measured);
   /* later studies run with the blocks chosen (the defaults when nothing
    * was measured: the engine's own values, which it keeps as they are) */
   set_live(v, cur);
