@@ -11,6 +11,10 @@
  *           for ir over mc step mr       A micro-panels stream from L2
  *             micro-kernel: mr x nr tile of C += A·B (kc long)
  *
+ * or, "rows outer", the last two loops swapped: each row tile's A in L1
+ * while it streams the whole B block, panel after panel (short or narrow
+ * B blocks everywhere, every packed B block on AVX2: see core).
+ *
  * The micro-kernel keeps the mr x nr tile of C in mr·nr/L vector
  * registers, broadcasts one A element per row and multiplies it with nr/L
  * vectors of B. It is written once over simd.h (ukernel.h) and
@@ -141,11 +145,13 @@ static size_t core_ws_floats(const tile *t, const gk_gemm_blocking *bl) {
   return gk_gemm_max_row_block(bl->mc, t->mr) * bl->kc + bl->kc * bl->nc + 64;
 }
 
-/* mc x nc of C from a packed A block and B micro-panels: each B
- * micro-panel (kc x nr) stays in L1 while the A micro-panels (mr x kc,
- * the smaller stream per k) come from the L2-resident A block. The first
- * tiles of each column panel prefetch the next B micro-panel (from L3 or
- * memory: plans' packed weights rarely fit L2), one line per k step.
+/* mc x nc of C from a packed A block and B micro-panels. Columns outer:
+ * each B micro-panel (kc x nr) stays in L1 while the A micro-panels (mr x
+ * kc, the smaller stream per k) come from the L2-resident A block, and
+ * the first tiles of each column panel prefetch the next B micro-panel
+ * (from L3 or memory: plans' packed weights rarely fit L2), one line per
+ * k step. Rows outer (rows_outer): each row tile's A stays in L1 while it
+ * walks every panel.
  *
  * edge != NULL: B at bp is raw KN rows (stride ldb) read in place, and
  * the last panel, narrower than nr, is read packed from edge instead (its
