@@ -202,8 +202,8 @@ gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr) {
    * aliased (N = 3072) M = 16 (3) 1.23x, M = 32-48 (6-8) 0.83-0.89x. Scaled
    * by L1d size, the Xeon's limits give 16 and 5 there. greenkern-tune
    * measures both for its GEMM tile (the profile's values below).
-   * AVX2 runs packed blocks rows outer (ROWS_OUTER_PACKED in
-   * gemm_engine.c), which made packing the cheaper side sooner. Paired
+   * AVX2 runs packed blocks rows outer (gk_gemm_rows_outer_packed),
+   * which made packing the cheaper side sooner. Paired
    * there, in place over packing (time): rows apart, K = 3072, M = 16-56
    * (3-10 tiles) 0.70-0.96x, M = 64 (11) 0.94-1.01x, M = 96 (16) 0.99-1.07x;
    * K = 768, M = 32-40 (6-7) 1.0-1.04x, M = 64 1.02-1.14x, M = 96
@@ -212,7 +212,7 @@ gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr) {
    * half when aliased, rounded up: 11 and 3 on 32 KiB. */
   b.in_place_tiles = 24 * l1 / 49152;
   b.in_place_tiles_aliased = 8 * l1 / 49152;
-  if (isa == GK_ISA_AVX2) {
+  if (gk_gemm_rows_outer_packed(isa)) {
     b.in_place_tiles = (2 * b.in_place_tiles + 2) / 3;
     b.in_place_tiles_aliased = (b.in_place_tiles_aliased + 1) / 2;
   }

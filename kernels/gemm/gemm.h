@@ -167,6 +167,12 @@ typedef struct gk_gemm_blocking {
 } gk_gemm_blocking;
 gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr);
 
+/* Whether isa's engine runs every packed B block with row tiles outer
+ * (see core in gemm_engine.c), which also lowers its derived in-place
+ * limits: measured on a Zen 3 EPYC (AVX2) only, so the other ISAs keep the
+ * order they were measured with. */
+static inline int gk_gemm_rows_outer_packed(gk_isa isa) { return isa == GK_ISA_AVX2; }
+
 /* Rows per block when M rows are cut into blocks of about mc (a multiple
  * of mr), and the most a block can have, for sizing scratch. */
 size_t gk_gemm_row_block(size_t M, size_t mc, size_t mr);

@@ -79,15 +79,6 @@ static bsrc bsrc_cols(const bsrc *b, size_t j0, size_t nr) {
 #define DIRECT_A_MR 0
 #endif
 
-/* Row tiles outer over every packed B block (see core), not only over
- * blocks no larger than the A block: measured on a Zen 3 EPYC (AVX2)
- * only; the other ISAs keep the order they were measured with. */
-#if defined(GK_TARGET_AVX2)
-#define ROWS_OUTER_PACKED 1
-#else
-#define ROWS_OUTER_PACKED 0
-#endif
-
 /* -------------------------------------------------------------- tiles */
 
 /* Tile shapes per ISA: accumulators MR·NV plus NV B vectors and one
@@ -288,11 +279,11 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
        * whole rows of it in sequence, instead of in NR-wide column strips
        * whose lines the prefetchers cannot predict (T·V at r = 16 is
        * bound by those writes). Also for short K blocks (see SHORT_K).
-       * On AVX2, for every packed B block (ROWS_OUTER_PACKED): each row
-       * tile then streams the whole block, panel after panel in memory
-       * order, which the hardware prefetchers follow, with its rows of A
-       * in L1, where columns outer keeps a B micro-panel in L1 and reads
-       * the A block from L2. Paired against the rule above on a Zen 3
+       * On AVX2, for every packed B block (gk_gemm_rows_outer_packed):
+       * each row tile then streams the whole block, panel after panel in
+       * memory order, which the hardware prefetchers follow, with its
+       * rows of A in L1, where columns outer keeps a B micro-panel in L1
+       * and reads the A block from L2. Paired against the rule above on a Zen 3
        * EPYC (6x16, medians of 9 rounds, runs on a busy and a quieter
        * host): raw weights, the 9 BERT shapes (M = 128-2048), 1 thread
        * 0.89-1.01x the time (three runs), 2 threads 0.89-0.94x; plans
@@ -301,7 +292,7 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
        * place: their panels are strided rows that only the first tile of
        * a column fetches (M = 32-96: 1.13-1.53x). */
       const int rows_outer = kc <= SHORT_K || kc * nc <= bl->mc * bl->kc ||
-                             (ROWS_OUTER_PACKED && !in_place);
+                             (gk_gemm_rows_outer_packed(GK_TARGET_ISA) && !in_place);
       for (size_t ic = 0; ic < M; ic += mb) {
         size_t mc = M - ic < mb ? M - ic : mb;
         const float *ap = A + ic * lda + pc;
