@@ -203,13 +203,13 @@ gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr) {
    * by L1d size, the Xeon's limits give 16 and 5 there. greenkern-tune
    * measures both for its GEMM tile (the profile's values below).
    * AVX2 runs packed blocks rows outer (gk_gemm_rows_outer_packed),
-   * which made packing the cheaper side sooner. Paired
-   * there, in place over packing (time): rows apart, K = 3072, M = 16-56
-   * (3-10 tiles) 0.70-0.96x, M = 64 (11) 0.94-1.01x, M = 96 (16) 0.99-1.07x;
-   * K = 768, M = 32-40 (6-7) 1.0-1.04x, M = 64 1.02-1.14x, M = 96
-   * 1.03-1.15x; aliased, M = 12 (2) 0.86x, M = 16-18 (3) 0.89-0.99x,
-   * M = 24-30 (4-5) 1.05-1.16x. Hence two thirds of the tiles there and
-   * half when aliased, rounded up: 11 and 3 on 32 KiB. */
+   * which made packing the cheaper side sooner. Paired there, in place
+   * over packing (time): rows apart, K = 3072, M = 16-56 (3-10 tiles)
+   * 0.70-0.96x, M = 64 (11) 0.94-1.01x, M = 96 (16) 0.99-1.07x; K = 768,
+   * M = 32-40 (6-7) 1.0-1.04x, M = 64 1.02-1.14x, M = 96 1.03-1.15x;
+   * aliased, M = 12 (2) 0.86x, M = 16-18 (3) 0.89-0.99x, M = 24-30 (4-5)
+   * 1.05-1.16x. Hence two thirds of the tiles there and half when
+   * aliased, rounded up: 11 and 3 on 32 KiB. */
   b.in_place_tiles = 24 * l1 / 49152;
   b.in_place_tiles_aliased = 8 * l1 / 49152;
   if (gk_gemm_rows_outer_packed(isa)) {

@@ -283,9 +283,9 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
        * each row tile then streams the whole block, panel after panel in
        * memory order, which the hardware prefetchers follow, with its
        * rows of A in L1, where columns outer keeps a B micro-panel in L1
-       * and reads the A block from L2. Paired against the rule above on a Zen 3
-       * EPYC (6x16, medians of 9 rounds, runs on a busy and a quieter
-       * host): raw weights, the 9 BERT shapes (M = 128-2048), 1 thread
+       * and reads the A block from L2. Paired against the rule above on
+       * a Zen 3 EPYC (6x16, medians of 9 rounds, runs on a busy and a
+       * quieter host): raw weights, the 9 BERT shapes (M = 128-2048), 1 thread
        * 0.89-1.01x the time (three runs), 2 threads 0.89-0.94x; plans
        * 0.92-1.0x, rank-r plans (r = 128-384) 0.93-0.94x; short K (96-384,
        * T·V's at those ranks) 0.85-0.93x. Not for raw weights read in
