@@ -171,7 +171,8 @@ static const gk_blocking_point *tuned_blocks(const gk_tuning *t, gk_isa isa, uns
 /* Blocking for this engine's loop order (see gemm_engine.c): a B
  * micro-panel (kc x nr) of up to 1.5 x L1 but kc <= 384, the A block
  * (mc x kc) a tenth of L2 on x86 and a quarter elsewhere, the B block
- * (kc x nc) a quarter of L3 (shared by the cores). Measured on a Xeon
+ * (kc x nc) a quarter of L3 (shared by the cores); rows outer (AVX2),
+ * kc <= 768 and an eighth of L3 (see below). Measured on a Xeon
  * (48 KiB L1d, 2 MiB L2) against oneDNN and OpenBLAS in the same process,
  * 1 thread, BERT shapes, M = 128-2048: AVX-512 nr = 32 runs best at kc =
  * 384, ahead of Goto's half-L1 panel (kc = 192: twice the C tile loads
@@ -193,7 +194,26 @@ gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr) {
   b.kc = b.kc_in_place = clamp_round(l1 * 3 / 2 / (sizeof(float) * nr), 64, 384, 8);
   const size_t a_share = isa == GK_ISA_AVX512 || isa == GK_ISA_AVX2 ? 10 : 4;
   b.mc = clamp_round(l2 / a_share / (sizeof(float) * b.kc), mr, 4096, mr);
-  b.nc = clamp_round(l3 / 4 / (sizeof(float) * b.kc), nr, 8192, nr);
+  /* Rows outer (gk_gemm_rows_outer_packed), a row tile keeps its rows of
+   * A in L1 and streams the B block, so no B micro-panel need stay there:
+   * K blocks twice as deep (one pass over C per 768 k steps, 18 KiB of A
+   * for 6x16), but a B block of an eighth of L3, every row tile streaming
+   * it again from there. On a Zen 3 EPYC (32 MiB of L3 shared with other
+   * VMs) an 8 MiB block ran 12-25% slower than two of 4 MiB (768 x 2720
+   * and 384 x 5440 against halves, M = 128-512, K = 768), as weights
+   * beyond 3.9 MB fell out of cache there (see cached_floats). KC 768 and
+   * NC 1360 against KC 384 and NC 5456 there, paired, 6x16 (mc from the
+   * shallower KC, as before): raw weights, the BERT shapes, 1 thread
+   * 0.955-1.005x the time, 2 threads 0.97-1.01x; plans 0.93-0.98x (2
+   * threads 0.92x); rank-r plans 0.95-0.99x at r >= 64; few rows (M =
+   * 24-96, N = 3072) 1.0-1.02x. KC 768 with NC 2720 instead cost those
+   * few rows 1.02-1.07x and 512 x 3072 x 768 1.1x. */
+  size_t b_share = 4;
+  if (gk_gemm_rows_outer_packed(isa)) {
+    b.kc = clamp_round(l1 * 3 / 2 / (sizeof(float) * nr), 64, 768, 8);
+    b_share = 8;
+  }
+  b.nc = clamp_round(l3 / b_share / (sizeof(float) * b.kc), nr, 8192, nr);
   /* In place pays while re-reading the strided rows from L2 for every tile
    * costs less than one packing pass. Measured at 48 KiB of L1d on the
    * Xeon: 24 tiles, 8 aliased (see raw_in_place). On a Zen 3 EPYC (32
