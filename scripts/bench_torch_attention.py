@@ -17,10 +17,13 @@ OPENBLAS_L2_SIZE unset (some VMs set it with an older core, which halves
 OpenBLAS and so torch), and
 GLIBC_TUNABLES=glibc.malloc.hugetlb=1 (torch allocates per call and fresh 4K
 pages are slow here). OPENBLAS_CORETYPE is then set to $GKB_OPENBLAS_CORETYPE
-(default Cooperlake): Debian 12's OpenBLAS 0.3.21 does not recognise newer
+(default Cooperlake on AVX-512 machines, Haswell on the others, as
+bench-bars.sh does): Debian 12's OpenBLAS 0.3.21 does not recognise newer
 Xeons (family 6 model 207) and, unset, falls back to its SSE3 Prescott
-kernel, which would make torch look slower than it is. The script
-re-executes itself that way when needed.
+kernel, which would make torch look slower than it is; forced to Cooperlake
+without AVX-512 it would die on an illegal instruction. The script
+re-executes itself that way when needed. The greenkern attention variant
+compared is the CPU's widest (--variant avx512 or avx2).
 
   scripts/bench_torch_attention.py [--bench build/bench/greenkern-bench]
       [--n 128,256,...] [--k 64,128,256] [--threads 1,2] [--reps 5]
@@ -33,8 +36,15 @@ import subprocess
 import sys
 import time
 
+def has_avx512():
+    with open("/proc/cpuinfo") as f:
+        return any(line.startswith("flags") and " avx512f" in line for line in f)
+
+
+AVX512 = has_avx512()
 WANT_ENV = {"GLIBC_TUNABLES": "glibc.malloc.hugetlb=1",
-            "OPENBLAS_CORETYPE": os.environ.get("GKB_OPENBLAS_CORETYPE", "Cooperlake")}
+            "OPENBLAS_CORETYPE": os.environ.get("GKB_OPENBLAS_CORETYPE",
+                                                "Cooperlake" if AVX512 else "Haswell")}
 DROP_ENV = ("OPENBLAS_L2_SIZE",)
 
 
@@ -49,6 +59,25 @@ def reexec_if_needed():
 
 
 H, D = 12, 64
+
+
+def set_blas_threads(t):
+    """Caps the BLAS that torch calls at t threads; returns its name, or None.
+
+    Debian's torch (BLAS_INFO=generic) hands its matmuls to the system BLAS,
+    OpenBLAS, whose own thread pool torch.set_num_threads does not reach: at
+    "1 thread" a 512 x 3072 x 768 matmul ran at 104-111 GFLOP/s on a 2-core
+    Zen 3, above one core's FMA peak, and 63-65 once OpenBLAS was capped."""
+    import ctypes
+    for name in ("libopenblas.so.0", "libblas.so.3"):
+        try:
+            f = getattr(ctypes.CDLL(name), "openblas_set_num_threads", None)
+        except OSError:
+            continue
+        if f:
+            f(t)
+            return name
+    return None
 
 
 def torch_time(fn, reps, long_call):
@@ -118,7 +147,8 @@ def main():
     ap.add_argument("--k", default="64,128,256")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--variant", default="avx512", help="attention variant suffix to compare")
+    ap.add_argument("--variant", default="avx512" if AVX512 else "avx2",
+                    help="attention variant suffix to compare (default: the CPU's widest)")
     a = ap.parse_args()
     ns = [int(x) for x in a.n.split(",")]
     ks = [int(x) for x in a.k.split(",")]
@@ -132,12 +162,20 @@ def main():
           ("kind", "T", "n", "k", "gk ms", "torch ms", "ratio", "gk GF/s", "gk full/linf"))
     for t in ts:
         torch.set_num_threads(t)
+        blas = set_blas_threads(t)
+        print("%d thread(s): torch.set_num_threads(%d), %s" %
+              (t, t, "openblas_set_num_threads(%d) (%s)" % (t, blas) if blas else
+               "no OpenBLAS found: torch's BLAS threads are not capped"))
         for n in ns:
             long_call = n >= 4096
             reps = 1 if long_call else a.reps
             full = gk_times(a.bench, "^attention/.*__%s/heads=12/d=64/n=%d/threads=%d/" %
                             (a.variant, n, t), reps)
-            gk_full = next(iter(full.values()), float("nan"))
+            if not full:
+                sys.exit("bench_torch_attention: no attention benchmark matches variant %s"
+                         " at n = %d, %d threads (greenkern-bench --benchmark_list_tests)"
+                         % (a.variant, n, t))
+            gk_full = next(iter(full.values()))
             tf = torch_attention(torch, n, a.reps)
             fl = 4.0 * H * n * n * D
             print("%-10s %3d %5d %4s | %10.3f %10.3f %6.2f | %8.1f |" %
