@@ -25,6 +25,17 @@
 //   --control  adds greenkern itself as one more contestant, "control": its
 //              ratio is this host's noise (1 but for drift), the band within
 //              which no other ratio says anything.
+//   --ab=LIB   adds another build of greenkern, the shared library LIB (say
+//              a worktree of an earlier commit, configured with -Dbench=
+//              disabled -Dtests=false), as the contestant "other": its ratio
+//              is other time / this build's time, the paired verdict on a
+//              change that two processes run minutes apart cannot give.
+//              Both builds are then loaded alike, with dlopen(RTLD_LOCAL |
+//              RTLD_DEEPBIND): LIB, and this build's own shared library
+//              (GKB_SELF_SO) in place of the linked static one, which ran
+//              1-4% slower than a loaded copy of itself. Each keeps its own
+//              symbols, state and scratch; both read the same environment
+//              (GK_PROFILE, GK_ISA, ...).
 //
 // Times are wall-clock per call (threads), each call timed right after an
 // untimed one of the same contestant, the first round discarded; with more
@@ -32,11 +43,14 @@
 // and at least 20 ms of untimed calls (see kWakeSeconds).
 // Run it at real-time priority (chrt -f 10) where you can: another
 // process taking a core mid-call moves single rounds by a time slice.
+#include <dlfcn.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <ctime>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -108,45 +122,105 @@ double quartile(std::vector<double> v, int q) {
 }
 double median(const std::vector<double> &v) { return quartile(v, 2); }
 
-// One contestant: a call on the shape's operands.
+// The entry points the tool calls on a build of greenkern: this one's
+// (linked), or another's (--ab, from its shared library).
+struct GkApi {
+  const char *(*version)();
+  gk_status (*init)();
+  gk_status (*set_num_threads)(int);
+  gk_status (*gemm)(size_t, size_t, size_t, const float *, size_t, const float *, size_t,
+                    gk_weight_layout, const float *, gk_activation, float *, size_t);
+  gk_status (*create_lowrank)(gk_linear_plan **, size_t, size_t, size_t, const float *, size_t,
+                              gk_weight_layout, const float *, size_t, gk_weight_layout,
+                              const float *, gk_activation);
+  size_t (*workspace_size)(const gk_linear_plan *, size_t);
+  gk_status (*apply_ws)(const gk_linear_plan *, size_t, const float *, size_t, float *, size_t,
+                        void *, size_t);
+  int (*uses_lowrank)(const gk_linear_plan *, size_t);
+  void (*destroy)(gk_linear_plan *);
+};
+
+const GkApi kLinked = {gk_version, gk_init, gk_set_num_threads, gk_gemm,
+                       gk_linear_create_lowrank, gk_linear_workspace_size, gk_linear_apply_ws,
+                       gk_linear_uses_lowrank, gk_linear_destroy};
+
+// Another build's API from its shared library; false (with a message) when
+// it cannot be loaded or lacks an entry point.
+bool load_api(const char *path, GkApi *api) {
+  void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
+  if (!h) {
+    fprintf(stderr, "greenkern-pair: --ab: %s\n", dlerror());
+    return false;
+  }
+  struct { const char *name; void **fn; } syms[] = {
+      {"gk_version", (void **)&api->version},
+      {"gk_init", (void **)&api->init},
+      {"gk_set_num_threads", (void **)&api->set_num_threads},
+      {"gk_gemm", (void **)&api->gemm},
+      {"gk_linear_create_lowrank", (void **)&api->create_lowrank},
+      {"gk_linear_workspace_size", (void **)&api->workspace_size},
+      {"gk_linear_apply_ws", (void **)&api->apply_ws},
+      {"gk_linear_uses_lowrank", (void **)&api->uses_lowrank},
+      {"gk_linear_destroy", (void **)&api->destroy}};
+  for (auto &sym : syms)
+    if (!(*sym.fn = dlsym(h, sym.name))) {
+      fprintf(stderr, "greenkern-pair: --ab: %s has no %s\n", path, sym.name);
+      return false;
+    }
+  return true;
+}
+
+// One contestant: a call on the shape's operands, by a peer or by a build
+// of greenkern (its own plan and workspace for rank-r shapes).
 struct Contestant {
+  Contestant(const char *n, const gkb::Peer *p, const GkApi *g) : name(n), peer(p), gk(g) {}
   std::string name;
-  const gkb::Peer *peer;  // NULL: greenkern (itself, or the control)
-  std::vector<double> t;
+  const gkb::Peer *peer;  // NULL: a build of greenkern, gk
+  const GkApi *gk;
+  std::vector<double> t = {};
+  gk_linear_plan *plan = nullptr;
+  size_t ws_bytes = 0;
+  std::unique_ptr<gkb::Buffer> ws;
 };
 
 int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer *> &peers,
-        bool control) {
+        bool control, const GkApi *self, const GkApi *other) {
   gkb::Buffer X(s.M * s.K, 1), Y(s.M * s.N, 2);
   gkb::Buffer W(s.lowrank ? 1 : s.K * s.N, 3);
   gkb::Buffer U(s.lowrank ? s.K * s.r : 1, 4), V(s.lowrank ? s.r * s.N : 1, 5);
   gkb::Buffer T(s.lowrank ? s.M * s.r : 1, 6);
-  gk_set_num_threads(threads);
   for (const gkb::Peer *p : peers) p->set_threads(threads);
-  gk_linear_plan *plan = nullptr;
-  size_t ws_bytes = 0;
-  if (s.lowrank) {
-    gk_status st = gk_linear_create_lowrank(&plan, s.K, s.N, s.r, U.data(), s.r, GK_WEIGHT_KN,
-                                            V.data(), s.N, GK_WEIGHT_KN, nullptr, GK_ACT_NONE);
+  std::vector<Contestant> cs;
+  cs.emplace_back("greenkern", nullptr, self);
+  for (const gkb::Peer *p : peers) cs.emplace_back(p->name, p, nullptr);
+  if (other) cs.emplace_back("other", nullptr, other);
+  if (control) cs.emplace_back("control", nullptr, self);
+  auto destroy_plans = [&] {
+    for (Contestant &c : cs)
+      if (c.plan) c.gk->destroy(c.plan), c.plan = nullptr;
+  };
+  for (Contestant &c : cs) {
+    if (!c.gk) continue;
+    c.gk->set_num_threads(threads);
+    if (!s.lowrank) continue;
+    gk_status st = c.gk->create_lowrank(&c.plan, s.K, s.N, s.r, U.data(), s.r, GK_WEIGHT_KN,
+                                        V.data(), s.N, GK_WEIGHT_KN, nullptr, GK_ACT_NONE);
     if (st) {
-      fprintf(stderr, "greenkern-pair: plan: %s\n", gk_strerror(st));
+      fprintf(stderr, "greenkern-pair: %s: plan: %s\n", c.name.c_str(), gk_strerror(st));
+      destroy_plans();
       return 1;
     }
-    ws_bytes = gk_linear_workspace_size(plan, s.M); /* for this thread count */
+    c.ws_bytes = c.gk->workspace_size(c.plan, s.M); /* for this thread count */
+    c.ws = std::make_unique<gkb::Buffer>(c.ws_bytes / sizeof(float) + 1, 7); /* 64-byte aligned */
   }
-  gkb::Buffer ws(ws_bytes / sizeof(float) + 1, 7); /* 64-byte aligned */
-  std::vector<Contestant> cs;
-  cs.push_back({"greenkern", nullptr, {}});
-  for (const gkb::Peer *p : peers) cs.push_back({p->name, p, {}});
-  if (control) cs.push_back({"control", nullptr, {}});
 
   auto call = [&](const Contestant &c) {
     if (!c.peer && s.lowrank)
-      return gk_linear_apply_ws(plan, s.M, X.data(), s.K, Y.data(), s.N, ws.data(), ws_bytes);
+      return c.gk->apply_ws(c.plan, s.M, X.data(), s.K, Y.data(), s.N, c.ws->data(), c.ws_bytes);
     const size_t ldw = s.nk ? s.K : s.N;
     if (!c.peer)
-      return gk_gemm(s.M, s.N, s.K, X.data(), s.K, W.data(), ldw,
-                     s.nk ? GK_WEIGHT_NK : GK_WEIGHT_KN, nullptr, GK_ACT_NONE, Y.data(), s.N);
+      return c.gk->gemm(s.M, s.N, s.K, X.data(), s.K, W.data(), ldw,
+                        s.nk ? GK_WEIGHT_NK : GK_WEIGHT_KN, nullptr, GK_ACT_NONE, Y.data(), s.N);
     if (s.lowrank)
       c.peer->sgemm(s.M, s.r, s.K, X.data(), s.K, U.data(), s.r, false, T.data(), s.r),
           c.peer->sgemm(s.M, s.N, s.r, T.data(), s.r, V.data(), s.N, false, Y.data(), s.N);
@@ -177,29 +251,32 @@ int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer
       if (!st) st = call(c);
       double dt = now() - t0;
       if (st) { /* a failed call would time nothing: never print it as a number */
-        fprintf(stderr, "greenkern-pair: greenkern call failed: %s\n", gk_strerror(st));
-        gk_linear_destroy(plan);
+        fprintf(stderr, "greenkern-pair: %s call failed: %s\n", c.name.c_str(), gk_strerror(st));
+        destroy_plans();
         return 1;
       }
       if (round >= 0) c.t.push_back(dt);
     }
-  const char *path = !s.lowrank ? "" : gk_linear_uses_lowrank(plan, s.M) ? " (fused)" : " (dense)";
-  gk_linear_destroy(plan);
+  auto path = [&](const Contestant &c) {
+    return !c.plan ? "" : c.gk->uses_lowrank(c.plan, s.M) ? " (fused)" : " (dense)";
+  };
 
   const double flops = s.lowrank ? 2.0 * (double)s.M * (double)s.r * (double)(s.K + s.N)
                                  : 2.0 * (double)s.M * (double)s.N * (double)s.K;
   char shape[96];
   if (s.lowrank) snprintf(shape, sizeof shape, "lowrank M=%zu K=%zu N=%zu r=%zu", s.M, s.K, s.N, s.r);
   else snprintf(shape, sizeof shape, "gemm%s M=%zu N=%zu K=%zu", s.nk ? "_nk" : "", s.M, s.N, s.K);
-  printf("%-36s T=%d  greenkern%s %7.1f GFLOP/s", shape, threads, path,
+  printf("%-36s T=%d  greenkern%s %7.1f GFLOP/s", shape, threads, path(cs[0]),
          flops * 1e-9 / median(cs[0].t));
   for (size_t i = 1; i < cs.size(); i++) {
     std::vector<double> ratio;
     for (int k = 0; k < reps; k++) ratio.push_back(cs[i].t[(size_t)k] / cs[0].t[(size_t)k]);
-    printf(" | %s %7.1f GFLOP/s, ratio %.3f [%.3f-%.3f]", cs[i].name.c_str(),
-           flops * 1e-9 / median(cs[i].t), median(ratio), quartile(ratio, 1), quartile(ratio, 3));
+    printf(" | %s%s %7.1f GFLOP/s, ratio %.3f [%.3f-%.3f]", cs[i].name.c_str(),
+           cs[i].name == "other" ? path(cs[i]) : "", flops * 1e-9 / median(cs[i].t),
+           median(ratio), quartile(ratio, 1), quartile(ratio, 3));
   }
   printf("\n");
+  destroy_plans();
   fflush(stdout);
   return 0;
 }
@@ -209,6 +286,7 @@ int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer
 int main(int argc, char **argv) {
   int reps = 11, threads = 1;
   bool control = false;
+  const char *ab = nullptr;       // --ab=LIB: another build as a contestant
   std::vector<std::string> only;  // --peers=a,b: these peers only
   std::vector<Shape> shapes;
   for (int i = 1; i < argc; i++) {
@@ -216,6 +294,7 @@ int main(int argc, char **argv) {
     if (!strncmp(argv[i], "--reps=", 7) && (reps = atoi(argv[i] + 7)) > 0) continue;
     if (!strncmp(argv[i], "--threads=", 10) && (threads = atoi(argv[i] + 10)) > 0) continue;
     if (!strcmp(argv[i], "--control") && (control = true)) continue;
+    if (!strncmp(argv[i], "--ab=", 5) && *(ab = argv[i] + 5)) continue;
     if (!strncmp(argv[i], "--peers=", 8)) {
       std::string list = argv[i] + 8;
       for (size_t b = 0, e; b <= list.size(); b = e + 1) {
@@ -229,13 +308,20 @@ int main(int argc, char **argv) {
       fprintf(stderr,
               "greenkern-pair: bad argument '%s'\n"
               "usage: greenkern-pair [--reps=N] [--threads=T] [--peers=NAME,...] [--control] "
-              "[gemm:M,N,K | gemm_nk:M,N,K | lowrank:M,K,N,r]...\n",
+              "[--ab=LIB] [gemm:M,N,K | gemm_nk:M,N,K | lowrank:M,K,N,r]...\n",
               argv[i]);
       return 2;
     }
     shapes.push_back(s);
   }
   if (gk_init()) return 1;
+  GkApi self_api, other_api;
+  const GkApi *self = &kLinked, *other = nullptr;
+  if (ab) { /* both builds loaded alike (see --ab) */
+    if (!load_api(GKB_SELF_SO, &self_api) || !load_api(ab, &other_api)) return 2;
+    if (self_api.init() || other_api.init()) return 1;
+    self = &self_api, other = &other_api;
+  }
   if (shapes.empty()) shapes = default_shapes();
   std::vector<const gkb::Peer *> peers;
   std::string names, all;
@@ -257,7 +343,10 @@ int main(int argc, char **argv) {
   printf("greenkern-pair: %d rounds, ratio = peer time / greenkern time (median [quartiles]); "
          "peers:%s%s\n", reps, names.empty() ? " none" : names.c_str(),
          control ? "; control: greenkern again (its ratio is the noise)" : "");
+  if (other)
+    printf("greenkern-pair: greenkern is this build, %s (%s); other is %s (%s)\n", GKB_SELF_SO,
+           self->version(), ab, other->version());
   for (const Shape &s : shapes)
-    if (run(s, reps, threads, peers, control)) return 1;
+    if (run(s, reps, threads, peers, control, self, other)) return 1;
   return 0;
 }
