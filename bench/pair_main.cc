@@ -122,8 +122,9 @@ double quartile(std::vector<double> v, int q) {
 }
 double median(const std::vector<double> &v) { return quartile(v, 2); }
 
-// The entry points the tool calls on a build of greenkern: this one's
-// (linked), or another's (--ab, from its shared library).
+// The entry points the tool calls on a build of greenkern: this one's,
+// linked (kLinked) or, under --ab, loaded from its shared library as the
+// other build is (load_api).
 struct GkApi {
   const char *(*version)();
   gk_status (*init)();
@@ -144,8 +145,8 @@ const GkApi kLinked = {gk_version, gk_init, gk_set_num_threads, gk_gemm,
                        gk_linear_create_lowrank, gk_linear_workspace_size, gk_linear_apply_ws,
                        gk_linear_uses_lowrank, gk_linear_destroy};
 
-// Another build's API from its shared library; false (with a message) when
-// it cannot be loaded or lacks an entry point.
+// A build's API from its shared library; false (with a message) when it
+// cannot be loaded or lacks an entry point.
 bool load_api(const char *path, GkApi *api) {
   void *h = dlopen(path, RTLD_NOW | RTLD_LOCAL | RTLD_DEEPBIND);
   if (!h) {
@@ -272,7 +273,7 @@ int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer
     std::vector<double> ratio;
     for (int k = 0; k < reps; k++) ratio.push_back(cs[i].t[(size_t)k] / cs[0].t[(size_t)k]);
     printf(" | %s%s %7.1f GFLOP/s, ratio %.3f [%.3f-%.3f]", cs[i].name.c_str(),
-           cs[i].name == "other" ? path(cs[i]) : "", flops * 1e-9 / median(cs[i].t),
+           cs[i].gk != cs[0].gk ? path(cs[i]) : "", flops * 1e-9 / median(cs[i].t),
            median(ratio), quartile(ratio, 1), quartile(ratio, 3));
   }
   printf("\n");
