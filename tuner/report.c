@@ -167,7 +167,9 @@ void tn_report_markdown(FILE *f, const tn_results *r, const tn_report_ctx *rc) {
     fprintf(f, "%sGEMM blocking of %s: MC = %zu, KC = %zu, NC = %zu", i ? "" : "\n",
             b->tile->name, b->mc, b->kc, b->nc);
     if (b->in_place)
-      fprintf(f, "; raw weights read in place up to %zu row tiles (%zu when rows are 4 KiB apart)",
+      fprintf(f,
+              "; raw weights read in place up to %zu row tiles (%zu when rows are 4 KiB apart "
+              "or the weights outgrow a quarter of L3)",
               b->in_place, b->in_place_aliased);
     fprintf(f, ".\n");
   }

@@ -145,11 +145,23 @@ static void run_limited(void *p) {
   c->im->run(&a);
 }
 
+/* Whether the engine reads s's weights in place under s's limits. */
+static int reads_in_place(const limited *s) {
+  const gk_gemm_impl *im = s->tile->impl;
+  gk_gemm_blocking bl = gk_gemm_blocking_for(s->tile->isa, im->mr, im->nr);
+  bl.in_place_tiles = s->lim[0], bl.in_place_tiles_aliased = s->lim[1];
+  return gk_gemm_reads_in_place(&bl, s->M, s->c->K, s->c->N, s->c->N, im->mr);
+}
+
 /* Whether limit cand beats cur for `kind` (0: rows apart, 1: rows 4 KiB
- * apart) at `tiles` row tiles, on every case; -1 when time ran out. */
+ * apart) at `tiles` row tiles, on every case that the two limits treat
+ * differently (weights from memory keep to the aliased limit, see
+ * gk_gemm_reads_in_place: a case that runs the same code both ways would
+ * cast a coin toss's vote); -1 when time ran out. *compared: the cases
+ * timed. */
 static int limit_wins(rawcase *cases, int n_cases, const gk_variant *tile, const size_t blocks[3],
                       const size_t lim[2], int kind, size_t cand, size_t tiles,
-                      const tn_config *cfg) {
+                      const tn_config *cfg, int *compared) {
   const gk_gemm_impl *im = tile->impl;
   double ratio[TN_FIT_MAX], noise[TN_FIT_MAX];
   int n = 0;
@@ -157,6 +169,7 @@ static int limit_wins(rawcase *cases, int n_cases, const gk_variant *tile, const
     limited a = {&cases[i], tile, blocks, {lim[0], lim[1]}, tiles * im->mr};
     limited b = a;
     b.lim[kind] = cand;
+    if (reads_in_place(&a) == reads_in_place(&b)) continue;
     double call_s = 2.0 * (double)a.M * (double)cases[i].K * (double)cases[i].N / 20e9;
     if (!tn_affordable(2 * call_s)) return -1;
     tn_pair p = tn_compare(run_limited, &a, run_limited, &b, &cfg->timing);
@@ -164,6 +177,7 @@ static int limit_wins(rawcase *cases, int n_cases, const gk_variant *tile, const
     ratio[n] = p.ratio;
     noise[n++] = tn_pair_noise(&p);
   }
+  *compared = n;
   return judge(ratio, noise, n);
 }
 
@@ -175,8 +189,9 @@ static int try_limit(rawcase *cases, int n_cases, const gk_variant *tile, const 
                      int *measured) {
   tn_progress(0.5 + 0.25 * kind, "%s at %zu row tiles%s", cand >= tiles ? "in place" : "packed",
               tiles, kind ? ", aliased" : "");
-  int w = limit_wins(cases, n_cases, tile, blocks, lim, kind, cand, tiles, cfg);
-  if (w >= 0) ++*measured;
+  int compared = 0;
+  int w = limit_wins(cases, n_cases, tile, blocks, lim, kind, cand, tiles, cfg, &compared);
+  if (w >= 0 && compared) ++*measured;
   if (w > 0) lim[kind] = cand;
   return w;
 }
@@ -215,27 +230,33 @@ static void in_place_limit(rawcase *cases, int n_cases, const gk_variant *tile,
  * reading the rows at their stride) rather than packed (a pass over B
  * before use): a trade of cache traffic whose break-even depends on L1,
  * L2 and the prefetchers, derived from L1d alone (gk_gemm_blocking_for,
- * fitted on two machines) until measured here. Each limit is judged on
- * two BERT shapes, K = 768 and 3072, the second where B outgrows L2 by
- * most: rows apart on N = 768, rows 4 KiB apart (every row's lines in the
- * same L1 sets) on N = 3072 and 1024. lim[2] holds the derived limits and
- * gets the measured ones; returns the comparisons made (0: none). */
+ * fitted on two machines) until measured here. Each limit is judged on the
+ * K x N shapes it governs (see gk_gemm_reads_in_place): rows apart, on
+ * N = 768 with K = 768 and 1536 (weights that can stay in cache); the
+ * aliased limit on rows 4 KiB apart (every row's lines in the same L1
+ * sets: N = 3072 and 1024) and on weights from memory (K = 3072, N = 768,
+ * 9.4 MB). lim[2] holds the derived limits and gets the measured ones;
+ * returns the comparisons made (0: none). */
 static int in_place_study(const gk_variant *v, const size_t blocks[3], size_t lim[2],
                           const tn_config *cfg) {
   const gk_gemm_impl *im = v->impl;
-  static const size_t shapes[2][2][2] = {{{768, 768}, {3072, 768}}, {{768, 3072}, {3072, 1024}}};
+  static const struct {
+    int n;
+    size_t kn[3][2];
+  } kinds[2] = {{2, {{768, 768}, {1536, 768}}}, {3, {{768, 3072}, {3072, 1024}, {3072, 768}}}};
   const size_t max_m = 512;
   int measured = 0;
   for (int kind = 0; kind < 2 && !tn_should_stop(); kind++) {
-    rawcase cases[2];
-    for (int i = 0; i < 2; i++) {
+    rawcase cases[3];
+    const int n = kinds[kind].n;
+    for (int i = 0; i < n; i++) {
       rawcase *c = &cases[i];
-      *c = (rawcase){im, shapes[kind][i][0], shapes[kind][i][1], max_m, NULL, NULL, NULL};
+      *c = (rawcase){im, kinds[kind].kn[i][0], kinds[kind].kn[i][1], max_m, NULL, NULL, NULL};
       c->X = tn_alloc(max_m * c->K), c->W = tn_alloc(c->K * c->N), c->Y = tn_alloc(max_m * c->N);
       tn_fill(c->X, max_m * c->K, 23), tn_fill(c->W, c->K * c->N, 24);
     }
-    in_place_limit(cases, 2, v, blocks, lim, kind, cfg, &measured);
-    for (int i = 0; i < 2; i++) free(cases[i].X), free(cases[i].W), free(cases[i].Y);
+    in_place_limit(cases, n, v, blocks, lim, kind, cfg, &measured);
+    for (int i = 0; i < n; i++) free(cases[i].X), free(cases[i].W), free(cases[i].Y);
   }
   return measured;
 }
@@ -298,7 +319,8 @@ void tn_study_blocking(const tn_config *cfg, tn_results *r) {
               cur[1], cur[2], v->name);
     if (lim_measured)
       tn_note(r, "blocking: raw weights read in place up to %zu row tiles (derived from L1d: %zu), "
-                 "%zu when rows are 4 KiB apart (derived: %zu), on %s",
+                 "%zu when rows are 4 KiB apart or the weights outgrow a quarter of L3 "
+                 "(derived: %zu), on %s",
               lim[0], def.in_place_tiles, lim[1], def.in_place_tiles_aliased, v->name);
     else
       tn_note(r, "blocking: in-place limits not measured (time limit)");

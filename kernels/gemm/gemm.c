@@ -242,6 +242,10 @@ gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr) {
    * (see grid); 2 MiB errs on the side the measurements never found more
    * than 4% slower */
   b.cached_floats = l3 / 16 / sizeof(float);
+  /* A quarter of L3: on the Zen 3 EPYC (32 MiB) weights of 4.7 MB still
+   * read in place faster than packed at 4-8 row tiles, 9.4 MB not (see
+   * gk_gemm_reads_in_place) */
+  b.streamed_floats = l3 / 4 / sizeof(float);
   const gk_blocking_point *tuned = tuned_blocks(&c->tuning, isa, mr, nr);
   if (tuned) {
     b.kc = clamp_round(tuned->kc, 8, 4096, 8);

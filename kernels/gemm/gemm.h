@@ -158,14 +158,38 @@ static inline double gk_gemm_work(size_t M, double flops) { return M == 1 ? 4.0 
  * packed panel streams from L2 well enough that a profile may measure a
  * deeper kc faster (see tn_study_blocking). cached_floats: raw weights
  * of up to this many floats are taken to stay in cache from one thread's
- * pass over them to the next's (see grid in gemm_engine.c). */
+ * pass over them to the next's (see grid in gemm_engine.c).
+ * streamed_floats: raw weights beyond this many floats are taken to come
+ * from memory, and read in place only up to the aliased limit (see
+ * gk_gemm_reads_in_place). */
 typedef struct gk_gemm_blocking {
   size_t mc, kc, nc;
   size_t in_place_tiles, in_place_tiles_aliased;
   size_t kc_in_place;
-  size_t cached_floats;
+  size_t cached_floats, streamed_floats;
 } gk_gemm_blocking;
 gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr);
+
+/* Whether M rows (tiles of mr) read raw K x N weights of row stride ldw
+ * in place rather than packing them first (the engine's choice, which the
+ * tuner's in-place study also asks). Every tile then reads the rows at
+ * their stride, which no hardware prefetcher follows; the first tile of
+ * each panel fetches its lines. Weights that come from memory make those
+ * fetches slow, as rows 4 KiB apart (every line in the same L1 sets) make
+ * the re-reads slow, and both keep to the aliased limit, which the tuner
+ * measures on weights of 9-13 MB. On a Zen 3 EPYC (6x16, in place over
+ * packing, paired, N = 768, weights warm from the previous call): K =
+ * 3072 (9.4 MB, beyond a quarter of its 32 MiB L3) M = 12-18 0.90-0.92x
+ * the time, M = 24 1.0x, M = 32-64 1.03-1.13x; K = 4096 M = 18-64
+ * 1.01-1.10x; K = 768-1536 (2.4-4.7 MB) M = 12-48 0.67-1.0x, M = 64
+ * 0.92-1.02x. */
+static inline int gk_gemm_reads_in_place(const gk_gemm_blocking *bl, size_t M, size_t K,
+                                         size_t N, size_t ldw, size_t mr) {
+  size_t limit = ldw % 1024 ? bl->in_place_tiles : bl->in_place_tiles_aliased;
+  if ((double)K * (double)N > (double)bl->streamed_floats && limit > bl->in_place_tiles_aliased)
+    limit = bl->in_place_tiles_aliased;
+  return (M + mr - 1) / mr <= limit;
+}
 
 /* Whether isa's engine runs every packed B block with row tiles outer
  * (see core in gemm_engine.c), which also lowers its derived in-place

@@ -202,10 +202,12 @@ static void macro_kernel(const tile *t, size_t mc, size_t nc, size_t kc, const f
  * sets: 16 tiles reading them stall (8x48, M = 128, N = 3072: 0.70x), 8
  * do not (M = 64: 1.01x). Up to 8 tiles this replaced packing by the
  * first tile of each panel, which it matched (0.98-1.02x). The limits
- * scale with L1d (see gk_gemm_blocking_for). */
-static int raw_in_place(const bsrc *B, size_t M, size_t MR, const gk_gemm_blocking *bl) {
-  if (B->kind != B_RAW || B->layout != GK_WEIGHT_KN) return 0;
-  return (M + MR - 1) / MR <= (B->ld % 1024 ? bl->in_place_tiles : bl->in_place_tiles_aliased);
+ * scale with L1d (see gk_gemm_blocking_for); weights from memory keep to
+ * the aliased one (see gk_gemm_reads_in_place). */
+static int raw_in_place(const bsrc *B, size_t M, size_t K, size_t N, size_t MR,
+                        const gk_gemm_blocking *bl) {
+  return B->kind == B_RAW && B->layout == GK_WEIGHT_KN &&
+         gk_gemm_reads_in_place(bl, M, K, N, B->ld, MR);
 }
 
 /* Whether core reads A (row stride lda) in place rather than packing it,
@@ -244,7 +246,7 @@ static void core(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
     for (size_t i = 0; i < M; i++) GK_FN(gk_epilogue_row)(C + i * ldc, bias, N, act);
     return;
   }
-  const int in_place = raw_in_place(B, M, MR, bl);
+  const int in_place = raw_in_place(B, M, K, N, MR, bl);
   const size_t kcb = in_place ? bl->kc_in_place : bl->kc;
   const int direct_a = a_in_place(t, N, lda);
   float *wa = ws, *wb = wa + gk_gemm_max_row_block(bl->mc, MR) * bl->kc;
@@ -348,7 +350,7 @@ static void grid(const tile *t, const gk_gemm_blocking *bl, size_t M, size_t N, 
     double cols = (double)gk_round_up((N + b - 1) / b, t->nr);
     double cost = 2.0 * rows * cols * (double)K + 32.0 * (double)K * rows * (cols / (double)bl->nc + 1.0);
     if (B->kind == B_RAW) {
-      const int cheap = raw_in_place(B, share, t->mr, bl) && (a == 1 || w_cached);
+      const int cheap = raw_in_place(B, share, K, (size_t)cols, t->mr, bl) && (a == 1 || w_cached);
       cost += (cheap ? 8.0 : 32.0) * (double)K * cols;
     }
     if (a == 1 || cost < best) best = cost, *tm = a, *tn = b;
