@@ -191,7 +191,8 @@ gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr) {
   size_t l2 = c->topo.l2 > l1 ? c->topo.l2 : 262144;
   size_t l3 = c->topo.l3 > l2 ? c->topo.l3 : 4 * l2;
   gk_gemm_blocking b;
-  b.kc = b.kc_in_place = clamp_round(l1 * 3 / 2 / (sizeof(float) * nr), 64, 384, 8);
+  const size_t kc_l1 = l1 * 3 / 2 / (sizeof(float) * nr); /* a micro-panel of 1.5 x L1 */
+  b.kc = b.kc_in_place = clamp_round(kc_l1, 64, 384, 8);
   const size_t a_share = isa == GK_ISA_AVX512 || isa == GK_ISA_AVX2 ? 10 : 4;
   b.mc = clamp_round(l2 / a_share / (sizeof(float) * b.kc), mr, 4096, mr);
   /* Rows outer (gk_gemm_rows_outer_packed), a row tile keeps its rows of
@@ -210,7 +211,7 @@ gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr) {
    * few rows 1.02-1.07x and 512 x 3072 x 768 1.1x. */
   size_t b_share = 4;
   if (gk_gemm_rows_outer_packed(isa)) {
-    b.kc = clamp_round(l1 * 3 / 2 / (sizeof(float) * nr), 64, 768, 8);
+    b.kc = clamp_round(kc_l1, 64, 768, 8);
     b_share = 8;
   }
   b.nc = clamp_round(l3 / b_share / (sizeof(float) * b.kc), nr, 8192, nr);
