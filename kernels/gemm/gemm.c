@@ -230,7 +230,9 @@ gk_gemm_blocking gk_gemm_blocking_for(gk_isa isa, unsigned mr, unsigned nr) {
    * M = 32-40 (6-7) 1.0-1.04x, M = 64 1.02-1.14x, M = 96 1.03-1.15x;
    * aliased, M = 12 (2) 0.86x, M = 16-18 (3) 0.89-0.99x, M = 24-30 (4-5)
    * 1.05-1.16x. Hence two thirds of the tiles there and half when
-   * aliased, rounded up: 11 and 3 on 32 KiB. */
+   * aliased, rounded up: 11 and 3 on 32 KiB. (Measured with KC 384; with
+   * KC 768 packing won at K = 3072 from 4 tiles on, and weights from
+   * memory keep to the aliased limit: see gk_gemm_reads_in_place.) */
   b.in_place_tiles = 24 * l1 / 49152;
   b.in_place_tiles_aliased = 8 * l1 / 49152;
   if (gk_gemm_rows_outer_packed(isa)) {
