@@ -315,14 +315,13 @@ int main(int argc, char **argv) {
     }
     shapes.push_back(s);
   }
-  if (gk_init()) return 1;
   GkApi self_api, other_api;
   const GkApi *self = &kLinked, *other = nullptr;
-  if (ab) { /* both builds loaded alike (see --ab) */
+  if (ab) { /* both builds loaded alike (see --ab); the linked copy stays idle */
     if (!load_api(GKB_SELF_SO, &self_api) || !load_api(ab, &other_api)) return 2;
-    if (self_api.init() || other_api.init()) return 1;
     self = &self_api, other = &other_api;
   }
+  if (self->init() || (other && other->init())) return 1;
   if (shapes.empty()) shapes = default_shapes();
   std::vector<const gkb::Peer *> peers;
   std::string names, all;
