@@ -10,6 +10,7 @@
  * Guard zones and the gaps between output heads must stay untouched. */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "attention_ref.h"
 #include "checkasm.h"
@@ -137,13 +138,15 @@ static void check(const gk_variant *v) {
     check_case(v, t);
   }
   /* n = 1 both ways, n_q != n_kv under causal, several key blocks (BC =
-   * 60 keys; decoding-sized n_q: 256, in the last row) */
+   * 60 keys; decoding-sized n_q: 256, in the last row), and heads inner
+   * (n_q >= 16 n_kv, short n_kv: Linformer's shape) on 3 heads */
   const acase fixed[] = {
       {1, 1, 64, 1, 1, 0, 0, 0, 0, 1},     {1, 1, 64, 1, 150, 1, 0, 0, 0, 1},
       {1, 1, 64, 150, 1, 1, 0, 0, 0, 2},   {1, 1, 64, 150, 150, 0, 0, 0, 0, 2},
       {1, 1, 64, 140, 140, 1, 1, 1, 0, 2}, {2, 1, 80, 70, 133, 1, 1, 0, 1, 2},
       {1, 1, 128, 65, 200, 0, 1, 0, 0, 1}, {1, 1, 96, 70, 150, 1, 0, 0, 1, 1},
       {1, 2, 33, 1, 600, 0, 1, 0, 1, 2},   {2, 1, 64, 2, 530, 1, 1, 0, 0, 1},
+      {2, 3, 64, 150, 5, 0, 1, 0, 1, 2},   {1, 3, 33, 100, 6, 1, 0, 1, 0, 1},
   };
   for (size_t i = 0; i < sizeof fixed / sizeof fixed[0] && !ck_failures(); i++)
     check_case(v, fixed[i]);
