@@ -1,5 +1,6 @@
-// greenkern-pair: our GEMM and rank-r layer against each peer, alternating
-// call by call, and the median of the per-round time ratios.
+// greenkern-pair: our GEMM and rank-r layer against each peer (and any op
+// against another build of greenkern), alternating call by call, and the
+// median of the per-round time ratios.
 //
 // Why a second tool beside greenkern-bench: on a shared VM a core's speed
 // drifts by 10-60% within minutes, so two timings taken seconds apart
@@ -21,6 +22,11 @@
 //                                factors (gk_linear_apply_ws, fused or dense
 //                                as the plan picks, which the line names;
 //                                peers: X·U, then ·V)
+//            attention:NQ,NKV    gk_attention, 12 heads x d = 64 in the
+//                                [tokens, heads*d] layout (no peer here:
+//                                for --control and --ab)
+//            linformer:N,k       gk_linformer_attention, the same heads,
+//                                one E and one F for all of them (no peer)
 //     no SHAPE: the rank-r GEMM issue's bar shapes, dense then rank-r.
 //   --control  adds greenkern itself as one more contestant, "control": its
 //              ratio is this host's noise (1 but for drift), the band within
@@ -88,10 +94,15 @@ void settle() {
 constexpr int kWakeCalls = 2;
 constexpr double kWakeSeconds = 0.02;
 
+// Attention shapes' heads: BERT-base's.
+constexpr size_t kHeads = 12, kHeadDim = 64;
+
+enum Kind { kGemm, kGemmNk, kLowrank, kAttention, kLinformer };
 struct Shape {
-  bool lowrank;
-  bool nk;  // dense: raw N x K weights
-  size_t M, K, N, r;
+  Kind kind;
+  size_t M, K, N, r;  // attention: n_q = M, n_kv = N; linformer: n = M, k = r
+  bool lowrank() const { return kind == kLowrank; }
+  bool attention() const { return kind == kAttention || kind == kLinformer; }
 };
 
 bool parse(const char *s, Shape *sh) {
@@ -99,8 +110,12 @@ bool parse(const char *s, Shape *sh) {
   if (sscanf(s, "gemm:%zu,%zu,%zu", &sh->M, &sh->N, &sh->K) == 3)
     return sh->M && sh->N && sh->K;
   if (sscanf(s, "gemm_nk:%zu,%zu,%zu", &sh->M, &sh->N, &sh->K) == 3)
-    return (sh->nk = true) && sh->M && sh->N && sh->K;
-  sh->lowrank = true;
+    return (sh->kind = kGemmNk) && sh->M && sh->N && sh->K;
+  if (sscanf(s, "attention:%zu,%zu", &sh->M, &sh->N) == 2)
+    return (sh->kind = kAttention) && sh->M && sh->N;
+  if (sscanf(s, "linformer:%zu,%zu", &sh->M, &sh->r) == 2)
+    return (sh->kind = kLinformer) && sh->M && sh->r;
+  sh->kind = kLowrank;
   return sscanf(s, "lowrank:%zu,%zu,%zu,%zu", &sh->M, &sh->K, &sh->N, &sh->r) == 4 && sh->M &&
          sh->K && sh->N && sh->r && sh->r <= std::min(sh->K, sh->N);
 }
@@ -109,9 +124,9 @@ std::vector<Shape> default_shapes() {
   std::vector<Shape> v;
   const size_t kn[3][2] = {{768, 768}, {768, 3072}, {3072, 768}};
   for (size_t M : {128, 512, 2048})
-    for (auto &p : kn) v.push_back({false, false, M, p[0], p[1], 0});
+    for (auto &p : kn) v.push_back({kGemm, M, p[0], p[1], 0});
   for (size_t M : {32, 128, 512, 2048})
-    for (size_t r : {16, 32, 64, 128, 192, 256, 384}) v.push_back({true, false, M, 768, 768, r});
+    for (size_t r : {16, 32, 64, 128, 192, 256, 384}) v.push_back({kLowrank, M, 768, 768, r});
   return v;
 }
 
@@ -139,11 +154,18 @@ struct GkApi {
                         void *, size_t);
   int (*uses_lowrank)(const gk_linear_plan *, size_t);
   void (*destroy)(gk_linear_plan *);
+  gk_status (*attention)(const gk_attn_shape *, const float *, size_t, const float *, size_t,
+                         const float *, size_t, float *, size_t, const gk_attn_mask *);
+  size_t (*linformer_workspace_size)(const gk_attn_shape *, const gk_linformer_proj *);
+  gk_status (*linformer)(const gk_attn_shape *, const gk_linformer_proj *, const float *, size_t,
+                         const float *, size_t, const float *, size_t, float *, size_t,
+                         const size_t *, void *, size_t);
 };
 
 const GkApi kLinked = {gk_version, gk_init, gk_set_num_threads, gk_gemm,
                        gk_linear_create_lowrank, gk_linear_workspace_size, gk_linear_apply_ws,
-                       gk_linear_uses_lowrank, gk_linear_destroy};
+                       gk_linear_uses_lowrank, gk_linear_destroy, gk_attention,
+                       gk_linformer_workspace_size, gk_linformer_attention};
 
 // A build's API from its shared library; false (with a message) when it
 // cannot be loaded or lacks an entry point.
@@ -162,7 +184,10 @@ bool load_api(const char *path, GkApi *api) {
       {"gk_linear_workspace_size", (void **)&api->workspace_size},
       {"gk_linear_apply_ws", (void **)&api->apply_ws},
       {"gk_linear_uses_lowrank", (void **)&api->uses_lowrank},
-      {"gk_linear_destroy", (void **)&api->destroy}};
+      {"gk_linear_destroy", (void **)&api->destroy},
+      {"gk_attention", (void **)&api->attention},
+      {"gk_linformer_workspace_size", (void **)&api->linformer_workspace_size},
+      {"gk_linformer_attention", (void **)&api->linformer}};
   for (auto &sym : syms)
     if (!(*sym.fn = dlsym(h, sym.name))) {
       fprintf(stderr, "greenkern-pair: --ab: %s has no %s\n", path, sym.name);
@@ -186,14 +211,24 @@ struct Contestant {
 
 int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer *> &peers,
         bool control, const GkApi *self, const GkApi *other) {
-  gkb::Buffer X(s.M * s.K, 1), Y(s.M * s.N, 2);
-  gkb::Buffer W(s.lowrank ? 1 : s.K * s.N, 3);
-  gkb::Buffer U(s.lowrank ? s.K * s.r : 1, 4), V(s.lowrank ? s.r * s.N : 1, 5);
-  gkb::Buffer T(s.lowrank ? s.M * s.r : 1, 6);
+  const bool lr = s.lowrank(), dense = !lr && !s.attention();
+  const bool lin = s.kind == kLinformer;
+  /* attention: X, Y, W, U hold Q, O, K, V (rows of heads·d floats); the
+   * Linformer's E and F (k x n) are U's and T's */
+  const size_t ld = kHeads * kHeadDim, n_kv = lin ? s.M : s.N;
+  gkb::Buffer X(s.attention() ? s.M * ld : s.M * s.K, 1), Y(s.attention() ? s.M * ld : s.M * s.N, 2);
+  gkb::Buffer W(dense ? s.K * s.N : s.attention() ? n_kv * ld : 1, 3);
+  gkb::Buffer U(lr ? s.K * s.r : s.attention() ? n_kv * ld : 1, 4),
+      V(lr ? s.r * s.N : lin ? s.r * s.M : 1, 5);
+  gkb::Buffer T(lr ? s.M * s.r : lin ? s.r * s.M : 1, 6);
+  gk_attn_shape as = {};
+  as.batch = 1, as.heads = kHeads, as.head_dim = kHeadDim, as.n_q = s.M, as.n_kv = n_kv;
+  const gk_linformer_proj lp = {s.r, s.M, V.data(), s.M, T.data(), s.M, 0, GK_LINFORMER_HEADWISE};
   for (const gkb::Peer *p : peers) p->set_threads(threads);
   std::vector<Contestant> cs;
   cs.emplace_back("greenkern", nullptr, self);
-  for (const gkb::Peer *p : peers) cs.emplace_back(p->name, p, nullptr);
+  if (!s.attention()) /* the peers have no attention */
+    for (const gkb::Peer *p : peers) cs.emplace_back(p->name, p, nullptr);
   if (other) cs.emplace_back("other", nullptr, other);
   if (control) cs.emplace_back("control", nullptr, self);
   auto destroy_plans = [&] {
@@ -203,7 +238,11 @@ int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer
   for (Contestant &c : cs) {
     if (!c.gk) continue;
     c.gk->set_num_threads(threads);
-    if (!s.lowrank) continue;
+    if (lin) { /* for this thread count */
+      c.ws_bytes = c.gk->linformer_workspace_size(&as, &lp);
+      c.ws = std::make_unique<gkb::Buffer>(c.ws_bytes / sizeof(float) + 1, 7);
+    }
+    if (!lr) continue;
     gk_status st = c.gk->create_lowrank(&c.plan, s.K, s.N, s.r, U.data(), s.r, GK_WEIGHT_KN,
                                         V.data(), s.N, GK_WEIGHT_KN, nullptr, GK_ACT_NONE);
     if (st) {
@@ -216,17 +255,23 @@ int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer
   }
 
   auto call = [&](const Contestant &c) {
-    if (!c.peer && s.lowrank)
+    if (s.kind == kAttention)
+      return c.gk->attention(&as, X.data(), ld, W.data(), ld, U.data(), ld, Y.data(), ld, nullptr);
+    if (lin)
+      return c.gk->linformer(&as, &lp, X.data(), ld, W.data(), ld, U.data(), ld, Y.data(), ld,
+                             nullptr, c.ws->data(), c.ws_bytes);
+    if (!c.peer && lr)
       return c.gk->apply_ws(c.plan, s.M, X.data(), s.K, Y.data(), s.N, c.ws->data(), c.ws_bytes);
-    const size_t ldw = s.nk ? s.K : s.N;
+    const bool nk = s.kind == kGemmNk;
+    const size_t ldw = nk ? s.K : s.N;
     if (!c.peer)
       return c.gk->gemm(s.M, s.N, s.K, X.data(), s.K, W.data(), ldw,
-                        s.nk ? GK_WEIGHT_NK : GK_WEIGHT_KN, nullptr, GK_ACT_NONE, Y.data(), s.N);
-    if (s.lowrank)
+                        nk ? GK_WEIGHT_NK : GK_WEIGHT_KN, nullptr, GK_ACT_NONE, Y.data(), s.N);
+    if (lr)
       c.peer->sgemm(s.M, s.r, s.K, X.data(), s.K, U.data(), s.r, false, T.data(), s.r),
           c.peer->sgemm(s.M, s.N, s.r, T.data(), s.r, V.data(), s.N, false, Y.data(), s.N);
     else
-      c.peer->sgemm(s.M, s.N, s.K, X.data(), s.K, W.data(), ldw, s.nk, Y.data(), s.N);
+      c.peer->sgemm(s.M, s.N, s.K, X.data(), s.K, W.data(), ldw, nk, Y.data(), s.N);
     return GK_OK;
   };
   /* Each round starts one contestant later (drift within a round then
@@ -262,11 +307,17 @@ int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer
     return !c.plan ? "" : c.gk->uses_lowrank(c.plan, s.M) ? " (fused)" : " (dense)";
   };
 
-  const double flops = s.lowrank ? 2.0 * (double)s.M * (double)s.r * (double)(s.K + s.N)
-                                 : 2.0 * (double)s.M * (double)s.N * (double)s.K;
+  /* attention: Q·Kᵀ and P·V; Linformer: also its two projections */
+  const double attn = 4.0 * (double)s.M * (double)(lin ? s.r : s.N) * (double)ld;
+  const double flops = lr            ? 2.0 * (double)s.M * (double)s.r * (double)(s.K + s.N)
+                       : lin         ? attn + 4.0 * (double)s.r * (double)s.M * (double)ld
+                       : s.attention() ? attn
+                                     : 2.0 * (double)s.M * (double)s.N * (double)s.K;
   char shape[96];
-  if (s.lowrank) snprintf(shape, sizeof shape, "lowrank M=%zu K=%zu N=%zu r=%zu", s.M, s.K, s.N, s.r);
-  else snprintf(shape, sizeof shape, "gemm%s M=%zu N=%zu K=%zu", s.nk ? "_nk" : "", s.M, s.N, s.K);
+  if (lr) snprintf(shape, sizeof shape, "lowrank M=%zu K=%zu N=%zu r=%zu", s.M, s.K, s.N, s.r);
+  else if (lin) snprintf(shape, sizeof shape, "linformer n=%zu k=%zu", s.M, s.r);
+  else if (s.attention()) snprintf(shape, sizeof shape, "attention n_q=%zu n_kv=%zu", s.M, s.N);
+  else snprintf(shape, sizeof shape, "gemm%s M=%zu N=%zu K=%zu", s.kind == kGemmNk ? "_nk" : "", s.M, s.N, s.K);
   printf("%-36s T=%d  greenkern%s %7.1f GFLOP/s", shape, threads, path(cs[0]),
          flops * 1e-9 / median(cs[0].t));
   for (size_t i = 1; i < cs.size(); i++) {
@@ -309,7 +360,8 @@ int main(int argc, char **argv) {
       fprintf(stderr,
               "greenkern-pair: bad argument '%s'\n"
               "usage: greenkern-pair [--reps=N] [--threads=T] [--peers=NAME,...] [--control] "
-              "[--ab=LIB] [gemm:M,N,K | gemm_nk:M,N,K | lowrank:M,K,N,r]...\n",
+              "[--ab=LIB] [gemm:M,N,K | gemm_nk:M,N,K | lowrank:M,K,N,r | attention:NQ,NKV |\n"
+              "            linformer:N,k]...\n",
               argv[i]);
       return 2;
     }
