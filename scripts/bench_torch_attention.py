@@ -1,15 +1,22 @@
 #!/usr/bin/python3
-"""Side-by-side: greenkern vs PyTorch CPU attention and Linformer attention.
+"""Paired: greenkern vs PyTorch CPU attention and Linformer attention.
 
 Shapes: 12 heads x d = 64 in the [tokens, heads*d] layout, n in --n, k in --k,
-thread counts in --threads. For each shape it runs greenkern-bench (Google
-Benchmark, JSON) and then PyTorch in this process, one after the other, so
-both see the same machine state, and prints medians and ratios.
+thread counts in --threads. greenkern is called through its shared library
+(ctypes) on the very tensors torch computes on, and the two alternate call
+by call, each round starting with the other one: on a shared VM a core's
+speed drifts by tens of percent within minutes (torch's time for one shape
+moved 1.7x between two runs of a sequential version of this script), and
+drift slower than a round cancels out of each round's ratio. It prints the
+medians and the median per-round ratio torch / greenkern with its quartiles
+(> 1: greenkern faster), and checks once per shape that the two outputs
+agree.
 
 PyTorch's attention is what Debian's torch 1.13 offers on CPU (it has no fused
 scaled_dot_product_attention): matmul + softmax + matmul. Its Linformer is the
 lucidrains/fairseq form: K' = E[:, :n]·K and V' = F[:, :n]·V over all heads at
-once (headwise sharing), then the same attention over the k projected rows.
+once (headwise sharing), then the same attention over the k projected rows;
+greenkern's is gk_linformer_attention with GK_LINFORMER_HEADWISE.
 
 Measure as the issue prescribes: Debian's /usr/bin/python3 (the only one that
 sees python3-torch, which scripts/setup-debian.sh torch installs),
@@ -22,17 +29,16 @@ bench-bars.sh does): Debian 12's OpenBLAS 0.3.21 does not recognise newer
 Xeons (family 6 model 207) and, unset, falls back to its SSE3 Prescott
 kernel, which would make torch look slower than it is; forced to Cooperlake
 without AVX-512 it would die on an illegal instruction. The script
-re-executes itself that way when needed. The greenkern attention variant
-compared is the CPU's widest (--variant avx512 or avx2).
+re-executes itself that way when needed. greenkern runs what it dispatches
+to on this CPU (GK_ISA=avx2 caps it, GK_PROFILE picks a tuner profile).
 
-  scripts/bench_torch_attention.py [--bench build/bench/greenkern-bench]
+  scripts/bench_torch_attention.py [--lib build/libgreenkern.so]
       [--n 128,256,...] [--k 64,128,256] [--threads 1,2] [--reps 5]
 """
 import argparse
-import json
+import ctypes
 import os
 import statistics
-import subprocess
 import sys
 import time
 
@@ -80,18 +86,6 @@ def set_blas_threads(t):
     return None
 
 
-def torch_time(fn, reps, long_call):
-    """Median seconds of fn() over reps runs (one warm-up; long calls: 1 run)."""
-    fn()
-    n = 1 if long_call else reps
-    ts = []
-    for _ in range(n):
-        t0 = time.perf_counter()
-        fn()
-        ts.append(time.perf_counter() - t0)
-    return statistics.median(ts)
-
-
 def attend(torch, q, k, v):
     """softmax(q·kᵀ/sqrt(d))·v per head, [rows, H*D] in and out."""
     n, m = q.shape[0], k.shape[0]
@@ -102,38 +96,102 @@ def attend(torch, q, k, v):
     return torch.matmul(p, vh).transpose(0, 1).reshape(n, H * D)
 
 
-def torch_attention(torch, n, reps):
+class AttnShape(ctypes.Structure):  # gk_attn_shape
+    _fields_ = [(f, ctypes.c_size_t) for f in (
+        "batch", "heads", "head_dim", "n_q", "n_kv", "q_head_stride", "k_head_stride",
+        "v_head_stride", "o_head_stride", "q_batch_stride", "k_batch_stride",
+        "v_batch_stride", "o_batch_stride")] + [("scale", ctypes.c_float)]
+
+
+class LinformerProj(ctypes.Structure):  # gk_linformer_proj
+    _fields_ = [("k", ctypes.c_size_t), ("n_max", ctypes.c_size_t),
+                ("E", ctypes.c_void_p), ("lde", ctypes.c_size_t),
+                ("F", ctypes.c_void_p), ("ldf", ctypes.c_size_t),
+                ("head_stride", ctypes.c_size_t), ("sharing", ctypes.c_int)]
+
+
+def load_greenkern(path):
+    gk = ctypes.CDLL(path)
+    P, Z = ctypes.c_void_p, ctypes.c_size_t
+    gk.gk_strerror.restype = ctypes.c_char_p
+    gk.gk_set_num_threads.argtypes = [ctypes.c_int]
+    gk.gk_attention.argtypes = [P, P, Z, P, Z, P, Z, P, Z, P]
+    gk.gk_linformer_workspace_size.argtypes = [P, P]
+    gk.gk_linformer_workspace_size.restype = Z
+    gk.gk_linformer_attention.argtypes = [P, P, P, Z, P, Z, P, Z, P, Z, P, P, Z]
+    return gk
+
+
+def gk_check(gk, st, what):
+    if st:
+        sys.exit("bench_torch_attention: %s: %s" % (what, gk.gk_strerror(st).decode()))
+
+
+def paired(gk_call, torch_call, rounds):
+    """Per-round times of both (each warmed up once), alternating which goes
+    first; returns (median gk s, median torch s, [torch / gk per round])."""
+    gk_call(), torch_call()
+    tg, tt = [], []
+    for r in range(rounds):
+        for who in ((0, 1) if r % 2 == 0 else (1, 0)):
+            t0 = time.perf_counter()
+            gk_call() if who == 0 else torch_call()
+            (tg if who == 0 else tt).append(time.perf_counter() - t0)
+    return statistics.median(tg), statistics.median(tt), [b / a for a, b in zip(tg, tt)]
+
+
+def quartiles(v):
+    s = sorted(v)
+    return s[len(s) // 4], statistics.median(s), s[3 * len(s) // 4]
+
+
+def agree(out, ref, what):
+    err = (out - ref).abs().max().item()
+    if err > 1e-3 * max(1.0, ref.abs().max().item()):
+        sys.exit("bench_torch_attention: %s: greenkern and torch differ by %g" % (what, err))
+
+
+def compare(gk, torch, t, n, ks, reps):
+    """The rows of one n at t threads: full attention, then Linformer per k."""
     g = torch.Generator().manual_seed(0)
     q, k, v = (torch.rand(n, H * D, generator=g) * 2 - 1 for _ in range(3))
+    out = torch.empty(n, H * D)
+    ld = H * D
+    s = AttnShape(batch=1, heads=H, head_dim=D, n_q=n, n_kv=n)
+    ptr = lambda x: ctypes.c_void_p(x.data_ptr())
+    rounds = 3 if n >= 4096 else reps  # seconds a call at n = 4096
+    rows = []
+
+    def gk_full():
+        gk_check(gk, gk.gk_attention(ctypes.byref(s), ptr(q), ld, ptr(k), ld, ptr(v), ld,
+                                     ptr(out), ld, None), "gk_attention")
     with torch.no_grad():
-        return torch_time(lambda: attend(torch, q, k, v), reps, n >= 4096)
+        gk_full()
+        agree(out, attend(torch, q, k, v), "attention n = %d" % n)
+        rows.append(("full", "-", 4.0 * H * n * n * D,
+                     paired(gk_full, lambda: attend(torch, q, k, v), rounds)))
+        for kk in ks:
+            E, F = (torch.rand(kk, n, generator=g) * 2 - 1 for _ in range(2))
+            p = LinformerProj(k=kk, n_max=n, E=E.data_ptr(), lde=n, F=F.data_ptr(), ldf=n,
+                              head_stride=0, sharing=0)
+            wsb = gk.gk_linformer_workspace_size(ctypes.byref(s), ctypes.byref(p))
+            ws = torch.empty(wsb // 4 + 16)
 
+            def gk_lin():
+                gk_check(gk, gk.gk_linformer_attention(
+                    ctypes.byref(s), ctypes.byref(p), ptr(q), ld, ptr(k), ld, ptr(v), ld,
+                    ptr(out), ld, None, ptr(ws), wsb), "gk_linformer_attention")
 
-def torch_linformer(torch, n, kk, reps):
-    g = torch.Generator().manual_seed(0)
-    q, k, v = (torch.rand(n, H * D, generator=g) * 2 - 1 for _ in range(3))
-    E = torch.rand(kk, n, generator=g) * 2 - 1
-    F = torch.rand(kk, n, generator=g) * 2 - 1
-    # K' = E[:, :n]·K and V' = F[:, :n]·V (k x H*D), then attention over them
-    run = lambda: attend(torch, q, torch.matmul(E[:, :n], k), torch.matmul(F[:, :n], v))
-    with torch.no_grad():
-        return torch_time(run, reps, False)
-
-
-def gk_times(bench, regex, reps):
-    """{benchmark name prefix: median seconds} from greenkern-bench's JSON."""
-    out = subprocess.run([bench, "--benchmark_filter=" + regex, "--benchmark_format=json",
-                          "--benchmark_repetitions=%d" % reps,
-                          "--benchmark_report_aggregates_only=true"],
-                         check=True, capture_output=True, text=True).stdout
-    res = {}
-    for b in json.loads(out)["benchmarks"]:
-        if b.get("aggregate_name", "median") != "median" or b.get("error_occurred"):
-            continue
-        name = b["run_name"].split("/min_time")[0].split("/iterations")[0].split("/real_time")[0]
-        unit = {"ns": 1e-9, "us": 1e-6, "ms": 1e-3, "s": 1.0}[b["time_unit"]]
-        res[name] = b["real_time"] * unit
-    return res
+            def torch_lin():
+                return attend(torch, q, torch.matmul(E[:, :n], k), torch.matmul(F[:, :n], v))
+            gk_lin()
+            agree(out, torch_lin(), "Linformer n = %d, k = %d" % (n, kk))
+            rows.append(("linformer", kk, 8.0 * H * n * kk * D, paired(gk_lin, torch_lin, reps)))
+    for kind, kk, fl, (tg, tt, ratio) in rows:
+        lo, med, hi = quartiles(ratio)
+        print("%-10s %3d %5d %4s | %10.3f %10.3f | %5.2f [%.2f-%.2f] | %8.1f" %
+              (kind, t, n, kk, tg * 1e3, tt * 1e3, med, lo, hi, fl / tg * 1e-9))
+    sys.stdout.flush()
 
 
 def main():
@@ -142,53 +200,38 @@ def main():
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     here = os.path.dirname(os.path.abspath(__file__))
-    ap.add_argument("--bench", default=os.path.join(here, "..", "build", "bench", "greenkern-bench"))
+    ap.add_argument("--lib", default=os.path.join(here, "..", "build", "libgreenkern.so"),
+                    help="greenkern's shared library (default: build/libgreenkern.so)")
     ap.add_argument("--n", default="128,256,512,1024,2048,4096")
     ap.add_argument("--k", default="64,128,256")
     ap.add_argument("--threads", default="1,2")
-    ap.add_argument("--reps", type=int, default=5)
-    ap.add_argument("--variant", default="avx512" if AVX512 else "avx2",
-                    help="attention variant suffix to compare (default: the CPU's widest)")
+    ap.add_argument("--reps", type=int, default=7, help="rounds per shape (3 for full attention at n >= 4096)")
     a = ap.parse_args()
     ns = [int(x) for x in a.n.split(",")]
     ks = [int(x) for x in a.k.split(",")]
     ts = [int(x) for x in a.threads.split(",")]
+    try:
+        gk = load_greenkern(a.lib)
+    except OSError as e:
+        sys.exit("bench_torch_attention: %s (build greenkern first, or pass --lib)" % e)
+    gk_check(gk, gk.gk_init(), "gk_init")
 
-    print("torch %s, /usr/bin/python3, GLIBC_TUNABLES=%s, OPENBLAS_CORETYPE=%s" %
+    print("torch %s, /usr/bin/python3, GLIBC_TUNABLES=%s, OPENBLAS_CORETYPE=%s; greenkern %s" %
           (torch.__version__, os.environ.get("GLIBC_TUNABLES"),
-           os.environ.get("OPENBLAS_CORETYPE")))
-    print("12 heads x d=64; medians in ms; ratio = torch / greenkern (> 1: greenkern faster)")
-    print("%-10s %3s %5s %4s | %10s %10s %6s | %8s | %s" %
-          ("kind", "T", "n", "k", "gk ms", "torch ms", "ratio", "gk GF/s", "gk full/linf"))
+           os.environ.get("OPENBLAS_CORETYPE"), a.lib))
+    print("12 heads x d=64; medians in ms; ratio = torch / greenkern per round, median "
+          "[quartiles] (> 1: greenkern faster)")
+    print("%-10s %3s %5s %4s | %10s %10s | %16s | %8s" %
+          ("kind", "T", "n", "k", "gk ms", "torch ms", "ratio", "gk GF/s"))
     for t in ts:
         torch.set_num_threads(t)
+        gk_check(gk, gk.gk_set_num_threads(t), "gk_set_num_threads")
         blas = set_blas_threads(t)
-        print("%d thread(s): torch.set_num_threads(%d), %s" %
-              (t, t, "openblas_set_num_threads(%d) (%s)" % (t, blas) if blas else
+        print("%d thread(s): torch.set_num_threads(%d), gk_set_num_threads(%d), %s" %
+              (t, t, t, "openblas_set_num_threads(%d) (%s)" % (t, blas) if blas else
                "no OpenBLAS found: torch's BLAS threads are not capped"))
         for n in ns:
-            long_call = n >= 4096
-            reps = 1 if long_call else a.reps
-            full = gk_times(a.bench, "^attention/.*__%s/heads=12/d=64/n=%d/threads=%d/" %
-                            (a.variant, n, t), reps)
-            if not full:
-                sys.exit("bench_torch_attention: no attention benchmark matches variant %s"
-                         " at n = %d, %d threads (greenkern-bench --benchmark_list_tests)"
-                         % (a.variant, n, t))
-            gk_full = next(iter(full.values()))
-            tf = torch_attention(torch, n, a.reps)
-            fl = 4.0 * H * n * n * D
-            print("%-10s %3d %5d %4s | %10.3f %10.3f %6.2f | %8.1f |" %
-                  ("full", t, n, "-", gk_full * 1e3, tf * 1e3, tf / gk_full, fl / gk_full * 1e-9))
-            lin = gk_times(a.bench, "^linformer/heads=12/d=64/n=%d/k=(%s)/threads=%d/" %
-                           (n, "|".join(map(str, ks)), t), a.reps)
-            for k in ks:
-                g = lin.get("linformer/heads=12/d=64/n=%d/k=%d/threads=%d" % (n, k, t), float("nan"))
-                tl = torch_linformer(torch, n, k, a.reps)
-                fl = 8.0 * H * n * k * D
-                print("%-10s %3d %5d %4d | %10.3f %10.3f %6.2f | %8.1f | %.2fx" %
-                      ("linformer", t, n, k, g * 1e3, tl * 1e3, tl / g, fl / g * 1e-9, gk_full / g))
-            sys.stdout.flush()
+            compare(gk, torch, t, n, ks, a.reps)
 
 
 if __name__ == "__main__":
