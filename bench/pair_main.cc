@@ -214,7 +214,7 @@ int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer
   const bool lr = s.lowrank(), dense = !lr && !s.attention();
   const bool lin = s.kind == kLinformer;
   /* attention: X, Y, W, U hold Q, O, K, V (rows of heads·d floats); the
-   * Linformer's E and F (k x n) are U's and T's */
+   * Linformer's E and F (k x n) are V and T */
   const size_t ld = kHeads * kHeadDim, n_kv = lin ? s.M : s.N;
   gkb::Buffer X(s.attention() ? s.M * ld : s.M * s.K, 1), Y(s.attention() ? s.M * ld : s.M * s.N, 2);
   gkb::Buffer W(dense ? s.K * s.N : s.attention() ? n_kv * ld : 1, 3);
@@ -309,15 +309,16 @@ int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer
 
   /* attention: Q·Kᵀ and P·V; Linformer: also its two projections */
   const double attn = 4.0 * (double)s.M * (double)(lin ? s.r : s.N) * (double)ld;
-  const double flops = lr            ? 2.0 * (double)s.M * (double)s.r * (double)(s.K + s.N)
-                       : lin         ? attn + 4.0 * (double)s.r * (double)s.M * (double)ld
-                       : s.attention() ? attn
-                                     : 2.0 * (double)s.M * (double)s.N * (double)s.K;
+  double flops = 2.0 * (double)s.M * (double)s.N * (double)s.K;
+  if (lr) flops = 2.0 * (double)s.M * (double)s.r * (double)(s.K + s.N);
+  if (s.attention()) flops = lin ? attn + 4.0 * (double)s.r * (double)s.M * (double)ld : attn;
   char shape[96];
   if (lr) snprintf(shape, sizeof shape, "lowrank M=%zu K=%zu N=%zu r=%zu", s.M, s.K, s.N, s.r);
   else if (lin) snprintf(shape, sizeof shape, "linformer n=%zu k=%zu", s.M, s.r);
   else if (s.attention()) snprintf(shape, sizeof shape, "attention n_q=%zu n_kv=%zu", s.M, s.N);
-  else snprintf(shape, sizeof shape, "gemm%s M=%zu N=%zu K=%zu", s.kind == kGemmNk ? "_nk" : "", s.M, s.N, s.K);
+  else
+    snprintf(shape, sizeof shape, "gemm%s M=%zu N=%zu K=%zu", s.kind == kGemmNk ? "_nk" : "",
+             s.M, s.N, s.K);
   printf("%-36s T=%d  greenkern%s %7.1f GFLOP/s", shape, threads, path(cs[0]),
          flops * 1e-9 / median(cs[0].t));
   for (size_t i = 1; i < cs.size(); i++) {

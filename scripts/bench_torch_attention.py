@@ -42,6 +42,7 @@ import statistics
 import sys
 import time
 
+
 def has_avx512():
     with open("/proc/cpuinfo") as f:
         return any(line.startswith("flags") and " avx512f" in line for line in f)
@@ -159,7 +160,7 @@ def compare(gk, torch, t, n, ks, reps):
     ld = H * D
     s = AttnShape(batch=1, heads=H, head_dim=D, n_q=n, n_kv=n)
     ptr = lambda x: ctypes.c_void_p(x.data_ptr())
-    rounds = 3 if n >= 4096 else reps  # seconds a call at n = 4096
+    rounds = 3 if n >= 4096 else reps  # full attention takes seconds a call from n = 4096
     rows = []
 
     def gk_full():
