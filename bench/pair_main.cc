@@ -27,6 +27,7 @@
 //                                for --control and --ab)
 //            linformer:N,k       gk_linformer_attention, the same heads,
 //                                one E and one F for all of them (no peer)
+//            linformer_ph:N,k    the same with an E and an F per head
 //     no SHAPE: the rank-r GEMM issue's bar shapes, dense then rank-r.
 //   --control  adds greenkern itself as one more contestant, "control": its
 //              ratio is this host's noise (1 but for drift), the band within
@@ -97,12 +98,13 @@ constexpr double kWakeSeconds = 0.02;
 // Attention shapes' heads: BERT-base's.
 constexpr size_t kHeads = 12, kHeadDim = 64;
 
-enum Kind { kGemm, kGemmNk, kLowrank, kAttention, kLinformer };
+enum Kind { kGemm, kGemmNk, kLowrank, kAttention, kLinformer, kLinformerPerHead };
 struct Shape {
   Kind kind;
   size_t M, K, N, r;  // attention: n_q = M, n_kv = N; linformer: n = M, k = r
   bool lowrank() const { return kind == kLowrank; }
-  bool attention() const { return kind == kAttention || kind == kLinformer; }
+  bool linformer() const { return kind == kLinformer || kind == kLinformerPerHead; }
+  bool attention() const { return kind == kAttention || linformer(); }
 };
 
 bool parse(const char *s, Shape *sh) {
@@ -115,6 +117,8 @@ bool parse(const char *s, Shape *sh) {
     return (sh->kind = kAttention) && sh->M && sh->N;
   if (sscanf(s, "linformer:%zu,%zu", &sh->M, &sh->r) == 2)
     return (sh->kind = kLinformer) && sh->M && sh->r;
+  if (sscanf(s, "linformer_ph:%zu,%zu", &sh->M, &sh->r) == 2)
+    return (sh->kind = kLinformerPerHead) && sh->M && sh->r;
   sh->kind = kLowrank;
   return sscanf(s, "lowrank:%zu,%zu,%zu,%zu", &sh->M, &sh->K, &sh->N, &sh->r) == 4 && sh->M &&
          sh->K && sh->N && sh->r && sh->r <= std::min(sh->K, sh->N);
@@ -212,18 +216,21 @@ struct Contestant {
 int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer *> &peers,
         bool control, const GkApi *self, const GkApi *other) {
   const bool lr = s.lowrank(), dense = !lr && !s.attention();
-  const bool lin = s.kind == kLinformer;
+  const bool lin = s.linformer();
   /* attention: X, Y, W, U hold Q, O, K, V (rows of heads·d floats); the
-   * Linformer's E and F (k x n) are V and T */
+   * Linformer's E and F (k x n, per head: heads of them) are V and T */
   const size_t ld = kHeads * kHeadDim, n_kv = lin ? s.M : s.N;
+  const size_t ef = s.r * s.M * (s.kind == kLinformerPerHead ? kHeads : 1);
   gkb::Buffer X(s.attention() ? s.M * ld : s.M * s.K, 1), Y(s.attention() ? s.M * ld : s.M * s.N, 2);
   gkb::Buffer W(dense ? s.K * s.N : s.attention() ? n_kv * ld : 1, 3);
   gkb::Buffer U(lr ? s.K * s.r : s.attention() ? n_kv * ld : 1, 4),
-      V(lr ? s.r * s.N : lin ? s.r * s.M : 1, 5);
-  gkb::Buffer T(lr ? s.M * s.r : lin ? s.r * s.M : 1, 6);
+      V(lr ? s.r * s.N : lin ? ef : 1, 5);
+  gkb::Buffer T(lr ? s.M * s.r : lin ? ef : 1, 6);
   gk_attn_shape as = {};
   as.batch = 1, as.heads = kHeads, as.head_dim = kHeadDim, as.n_q = s.M, as.n_kv = n_kv;
-  const gk_linformer_proj lp = {s.r, s.M, V.data(), s.M, T.data(), s.M, 0, GK_LINFORMER_HEADWISE};
+  const gk_linformer_proj lp = {s.r, s.M, V.data(), s.M, T.data(), s.M, 0,
+                                s.kind == kLinformerPerHead ? GK_LINFORMER_PER_HEAD
+                                                            : GK_LINFORMER_HEADWISE};
   for (const gkb::Peer *p : peers) p->set_threads(threads);
   std::vector<Contestant> cs;
   cs.emplace_back("greenkern", nullptr, self);
@@ -314,7 +321,9 @@ int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer
   if (s.attention()) flops = lin ? attn + 4.0 * (double)s.r * (double)s.M * (double)ld : attn;
   char shape[96];
   if (lr) snprintf(shape, sizeof shape, "lowrank M=%zu K=%zu N=%zu r=%zu", s.M, s.K, s.N, s.r);
-  else if (lin) snprintf(shape, sizeof shape, "linformer n=%zu k=%zu", s.M, s.r);
+  else if (lin)
+    snprintf(shape, sizeof shape, "linformer%s n=%zu k=%zu",
+             s.kind == kLinformerPerHead ? " per head" : "", s.M, s.r);
   else if (s.attention()) snprintf(shape, sizeof shape, "attention n_q=%zu n_kv=%zu", s.M, s.N);
   else
     snprintf(shape, sizeof shape, "gemm%s M=%zu N=%zu K=%zu", s.kind == kGemmNk ? "_nk" : "",
@@ -362,7 +371,7 @@ int main(int argc, char **argv) {
               "greenkern-pair: bad argument '%s'\n"
               "usage: greenkern-pair [--reps=N] [--threads=T] [--peers=NAME,...] [--control] "
               "[--ab=LIB] [gemm:M,N,K | gemm_nk:M,N,K | lowrank:M,K,N,r | attention:NQ,NKV |\n"
-              "            linformer:N,k]...\n",
+              "            linformer:N,k | linformer_ph:N,k]...\n",
               argv[i]);
       return 2;
     }
