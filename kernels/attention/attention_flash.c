@@ -555,7 +555,7 @@ typedef struct attn_job {
   const gk_attn_args *a;
   const gk_variant *gemm; /* decoding: this ISA's GEMM; else NULL */
   size_t sf, g, nch, per_seq, nqb;
-  int heads_inner;
+  size_t heads_per_item; /* 1, or every head (heads inner) */
 } attn_job;
 
 static void attn_item(void *ctx, size_t it, int tid) {
@@ -574,8 +574,7 @@ static void attn_item(void *ctx, size_t it, int tid) {
     return;
   }
   const size_t qb0 = c * j->g, nblk = j->nqb - qb0 < j->g ? j->nqb - qb0 : j->g;
-  const size_t heads = j->heads_inner ? s->heads : 1;
-  for (size_t x = 0; x < heads; x++)
+  for (size_t x = 0; x < j->heads_per_item; x++)
     chunk(a, ws, q + x * s->q_head_stride, k + x * s->k_head_stride, v + x * s->v_head_stride,
           o + x * s->o_head_stride, qb0, nblk, n_eff);
 }
@@ -584,8 +583,9 @@ static void run(const gk_attn_args *a) {
   const gk_attn_shape *s = &a->s;
   const size_t nqb = (s->n_q + BR - 1) / BR, blocks = s->batch * s->heads * nqb;
   attn_job j = {.a = a, .sf = scratch_floats(s->head_dim), .nqb = nqb};
-  j.heads_inner = s->n_q > DEC_MAX_Q && s->n_kv <= HEADS_INNER_MAX_KV &&
-                  s->n_q / HEADS_INNER_MIN_RATIO >= s->n_kv;
+  const int heads_inner = s->n_q > DEC_MAX_Q && s->n_kv <= HEADS_INNER_MAX_KV &&
+                          s->n_q / HEADS_INNER_MIN_RATIO >= s->n_kv;
+  j.heads_per_item = heads_inner ? s->heads : 1;
   if (s->n_q <= DEC_MAX_Q) {
     j.gemm = gk_gemm_for_isa(GK_TARGET_ISA);
     j.g = j.nch = 1;
@@ -593,13 +593,13 @@ static void run(const gk_attn_args *a) {
     /* Chunks as long as the scratch allows, but short enough that every
      * thread gets a few of them (dynamic scheduling evens out the rest). */
     const size_t want = (size_t)(a->threads > 0 ? a->threads : 1) * 4;
-    size_t g = ((j.heads_inner ? blocks / s->heads : blocks) + want - 1) / want;
+    size_t g = (blocks / j.heads_per_item + want - 1) / want;
     if (g > chunk_max(s->head_dim)) g = chunk_max(s->head_dim);
     if (g > nqb) g = nqb;
     if (g < 1) g = 1;
     j.g = g, j.nch = (nqb + g - 1) / g;
   }
-  j.per_seq = (j.heads_inner ? 1 : s->heads) * j.nch;
+  j.per_seq = s->heads / j.heads_per_item * j.nch;
   gk_parallel_for(a->threads, s->batch * j.per_seq, attn_item, &j);
 }
 
