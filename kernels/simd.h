@@ -58,7 +58,11 @@
 
 /* ================================================================ AVX-512 */
 #if defined(GK_TARGET_AVX512)
+#if GK_AVX512_EMULATED
+#include "avx512_emulation.h"
+#else
 #include <immintrin.h>
+#endif
 #include <sleef.h>
 typedef __m512 gk_vf;
 #define GK_VF_LANES 16

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages greenkern needs, only those missing.
-#   scripts/setup-debian.sh [build] [bench] [cross] [fuzz] [plots] [torch]
+#   scripts/setup-debian.sh [build] [bench] [cross] [emulation] [fuzz] [plots] [torch]
 # With no argument: everything but torch (PyTorch, ~1 GB, only for
 # scripts/bench_torch_attention.py). Uses sudo when not root.
 set -euo pipefail
 
 want=("$@")
-[ ${#want[@]} -eq 0 ] && want=(build bench cross fuzz plots)
+[ ${#want[@]} -eq 0 ] && want=(build bench cross emulation fuzz plots)
 
 pkgs=()
 arm64=0
@@ -19,6 +19,7 @@ for w in "${want[@]}"; do
            pkgs+=(gcc-aarch64-linux-gnu g++-aarch64-linux-gnu qemu-user-static
                   libsleef-dev:arm64 libhwloc-dev:arm64 libcmocka-dev:arm64
                   liblapacke-dev:arm64 libgomp1:arm64) ;;
+    emulation) pkgs+=(libsimde-dev) ;;  # AVX-512 variants checked without AVX-512
     fuzz)  pkgs+=(clang libclang-rt-14-dev) ;;
     plots) pkgs+=(gnuplot-nox) ;;
     torch) pkgs+=(python3-torch) ;;

@@ -54,6 +54,12 @@ void gk_cpu_detect(gk_cpu_info *info) {
     }
   }
 
+#if GK_AVX512_EMULATED
+  /* A test build whose AVX-512 variants are SIMDe code over AVX2
+   * (meson -Davx512_emulation=true): they run wherever AVX2 does. */
+  if (info->features & GK_CPU_AVX2) info->features |= GK_CPU_AVX512 | GK_CPU_VPOPCNTDQ;
+#endif
+
   __cpuid(0x80000000, a, b, c, d);
   if (a >= 0x80000004) {
     unsigned *w = (unsigned *)(void *)info->brand;

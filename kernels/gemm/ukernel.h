@@ -51,7 +51,7 @@ GK_SIMD_INLINE void store_vec(float *p, gk_vf x, size_t w, int accumulate, const
   vf_storeu_n(p, x, w);
 }
 
-#if defined(GK_TARGET_AVX512)
+#if defined(GK_TARGET_AVX512) && !GK_AVX512_EMULATED
 /* acc += broadcast(*a)·b as one instruction with an embedded broadcast
  * memory operand: compilers hoist the broadcast into its own load
  * instruction, and the 14x32 tile's loop then has 47 instead of 33

@@ -90,7 +90,11 @@ GK_SIMD_INLINE void pk_store(uint16_t *o, nb_v s) { nb_store16(o, s); }
 /* VPOPCNTDQ: the library is built without -mavx512vpopcntdq, so these
  * functions carry the target attribute and their variants require
  * GK_CPU_VPOPCNTDQ. No byte counters: one narrow = wide accumulator. */
+#if GK_AVX512_EMULATED
+#define VP_ATTR /* SIMDe's vpopcntd: nothing for the compiler to enable */
+#else
 #define VP_ATTR __attribute__((target("avx512vpopcntdq")))
+#endif
 #define pk_vec vp_v
 #define pk_bcast vp_bcast
 #define pk_narrow vp_v
