@@ -2,6 +2,8 @@
 //  - all-pairs Hamming distances (pairs/s), b in {64, 128, 256}, n = 4096:
 //    every registered hamming_dist variant, faiss::hammings (when configured)
 //    and the plain -O3 -march=native loop (bench/hamming_plain_loop.c);
+//  - the kernelized hash, every variant, b in {16, 64}, n = 128 .. 4096,
+//    12 heads x d = 64, 25 anchors, 1 and 2 threads;
 //  - Hamming attention, quadratic vs linear (the dispatched variant of each),
 //    12 heads x d = 64, b in {16, 64, 256}, n = 128 .. 16384, 1 and 2 threads.
 #include <cstdio>
@@ -89,6 +91,31 @@ void register_distances() {
     }
 }
 
+// The kernelized hash of one tensor (queries or keys), 12 heads x d = 64,
+// m = 25 anchors as EcoFormer uses; every registered hash variant.
+void register_hash() {
+  const size_t heads = 12, d = 64, m = 25;
+  for (const gk_variant *v : variants_of(GK_OP_HASH))
+    for (size_t b : {16, 64})
+      for (size_t n : {128, 1024, 4096})
+        for (int t : thread_counts()) {
+          char name[192];
+          snprintf(name, sizeof name, "hash/%s/b=%zu/n=%zu/heads=%zu/d=%zu/m=%zu/threads=%d",
+                   v->name, b, n, heads, d, m, t);
+          benchmark::RegisterBenchmark(name, [v, b, n, t](benchmark::State &st) {
+            if (!usable_or_skip(st, v)) return;
+            size_t words = GK_CODE_WORDS(b);
+            Buffer X(n * heads * d, 5), anchors(heads * m * d, 6), A(heads * b * m, 7);
+            std::vector<uint64_t> codes(n * heads * words);
+            gk_hash_params p = {heads, d, m, b, anchors.data(), NULL, A.data(), NULL, 1};
+            gk_hash_args a = {p, n, X.data(), heads * d, d, codes.data(), heads * words, words, t};
+            for (auto _ : st) gk_hash_run(v, &a);
+            st.counters["tokens/s"] = benchmark::Counter((double)n * (double)st.iterations(),
+                                                         benchmark::Counter::kIsRate);
+          })->UseRealTime()->Unit(benchmark::kMicrosecond);
+        }
+}
+
 void register_hamming_attention() {
   const size_t heads = 12, d = 64;
   for (gk_op op : {GK_OP_HAMMING_QUAD, GK_OP_HAMMING_LINEAR})
@@ -116,6 +143,7 @@ void register_hamming_attention() {
 
 void register_hamming() {
   register_distances();
+  register_hash();
   register_hamming_attention();
 }
 

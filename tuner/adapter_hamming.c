@@ -54,7 +54,7 @@ static tn_case *make_hash(size_t n, size_t b) {
   tn_fill(c->x, n * HEADS * D, 60), tn_fill(c->anchors, HEADS * ANCHORS * D, 61);
   tn_fill(c->A, HEADS * b * ANCHORS, 62);
   gk_hash_params p = {HEADS, D, ANCHORS, b, c->anchors, NULL, c->A, NULL, 1};
-  c->h = (gk_hash_args){p, n, c->x, HEADS * D, D, c->qc, HEADS * words, words};
+  c->h = (gk_hash_args){p, n, c->x, HEADS * D, D, c->qc, HEADS * words, words, 0};
   return c;
 }
 
@@ -77,7 +77,7 @@ static double hash_work(const tn_case *c) {
 }
 
 static gk_status hash_run(tn_case *c, const gk_variant *v, int threads) {
-  (void)threads; /* the hash takes the library's thread count */
+  c->h.threads = threads;
   return gk_hash_run(v, &c->h);
 }
 

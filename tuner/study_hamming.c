@@ -148,7 +148,7 @@ static void info_curves(const tn_config *cfg, tn_results *r) {
                                 (n / cv->n[g - 1]) * (n / cv->n[g - 1])))
       break;
     tn_progress(0.5 + 0.15 * g / cv->count, "Hamming attention b=16 n=%zu", n);
-    gk_hash_args ha = {hp, n, x, H * d, d, h.qc, H * h.words, h.words};
+    gk_hash_args ha = {hp, n, x, H * d, d, h.qc, H * h.words, h.words, cfg->threads};
     ham_call q = call_for(&h, tn_variant_for(r, GK_OP_HAMMING_QUAD), n, 0, cfg->threads);
     ham_call l = call_for(&h, tn_variant_for(r, GK_OP_HAMMING_LINEAR), n, 0, cfg->threads);
     double th = tn_measure(run_hash, &ha, &cfg->timing).ns;

@@ -22,18 +22,28 @@ typedef struct gk_hash_args {
   size_t n;
   const float *x; size_t ldx, xhs;
   uint64_t *codes; size_t ldc, chs;
+  int threads; /* 0: by work size */
 } gk_hash_args;
 
-/* Rows per block of the projection stage (bounds the n x b scratch). */
-#define GK_HASH_ROW_BLOCK 512
+/* Rows per item, the unit of work and of threads: an item's scratch (its
+ * normalised rows, then their projections) stays in L2. */
+#define GK_HASH_ROWS 256
 
-/* Scratch floats one head needs (hash_head's `work`). */
-size_t gk_hash_work_floats(const gk_hash_args *a);
+/* Scratch floats one item needs (the passes' `work`). */
+size_t gk_hash_work_floats(const gk_hash_params *p);
 
+/* The two passes over rows [r0, r0 + rn) of head h, rn <= GK_HASH_ROWS,
+ * with `work` (gk_hash_work_floats floats, 64-byte aligned). Between them
+ * the driver takes the mean distance (sigma) over all of the head's rows.
+ * Both return their GEMMs' status (GK_ERR_NO_MEMORY: their scratch). */
 typedef struct gk_hash_impl {
-  /* Hashes head h with work (gk_hash_work_floats floats, 64-byte aligned);
-   * its GEMMs' status (GK_ERR_NO_MEMORY: their scratch). */
-  gk_status (*head)(const gk_hash_args *a, size_t h, float *work);
+  /* D (rn x m, row stride m) = the rows' squared distances to the head's
+   * anchors; *sum = their sum. */
+  gk_status (*distances)(const gk_hash_args *a, size_t h, size_t r0, size_t rn, float *D,
+                         double *sum, float *work);
+  /* phi in place of D, then the rows' codes. */
+  gk_status (*codes)(const gk_hash_args *a, size_t h, size_t r0, size_t rn, float *D,
+                     double sigma, float *work);
 } gk_hash_impl;
 
 gk_status gk_hash_check(const gk_hash_args *a);

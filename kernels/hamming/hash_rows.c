@@ -1,8 +1,9 @@
-/* Kernelized hash of one head (ISA-templated; see hash.c and greenkern.h
- * for the mathematics). The two products (x·anchorsᵀ and phi·Aᵀ) run on the
- * GEMM engine; this file holds the row passes around them: normalisation,
- * distances and their mean, the RBF features (SLEEF exp) and the sign
- * packing. Row tails take a scalar loop: rows are short (d, m <= 256). */
+/* Kernelized hash, the two passes over a block of one head's rows
+ * (ISA-templated; see hash.c and greenkern.h for the mathematics). The two
+ * products (x·anchorsᵀ and phi·Aᵀ) run on the GEMM engine; this file holds
+ * the row work around them: normalisation, distances, the RBF features
+ * (SLEEF exp) and the sign packing. Row tails take a scalar loop: rows are
+ * short (d, m <= 256). */
 #include <math.h>
 
 #include "../simd.h"
@@ -81,17 +82,26 @@ static void pack_signs(const float *y, size_t b, uint64_t *code) {
   }
 }
 
-static gk_status hash_head(const gk_hash_args *a, size_t h, float *work) {
-  const gk_hash_params *p = &a->p;
-  size_t n = a->n, d = p->head_dim, m = p->m, b = p->b;
-  const float *anc = p->anchors + h * m * d, *A = p->A + h * b * m;
-  const float *mu = p->mu ? p->mu + h * m : NULL;
-  float *xn = work, *xsq = xn + PAD16(n * d), *D = xsq + PAD16(n), *asq = D + PAD16(n * m);
-  float *Y = asq + PAD16(m);
-  const gk_variant *gemm = gk_dispatch(GK_OP_GEMM);
+/* Rows ahead whose lines are fetched while one is normalised: a head's
+ * slice of a token-major row (ldx = heads·d) is a few lines at a stride of
+ * kilobytes, which the hardware prefetchers do not follow. */
+#define PF_ROWS 4
 
-  for (size_t i = 0; i < n; i++) {
-    const float *x = a->x + i * a->ldx + h * a->xhs;
+/* Pass 1: normalise the rows into work, then D = ||x||^2 + ||a||^2 - 2 x.a
+ * through the GEMM engine (one thread: the driver threads the items). */
+static gk_status hash_distances(const gk_hash_args *a, size_t h, size_t r0, size_t rn, float *D,
+                                double *sum, float *work) {
+  const gk_hash_params *p = &a->p;
+  const size_t d = p->head_dim, m = p->m;
+  const float *anc = p->anchors + h * m * d;
+  float *xn = work, *xsq = xn + PAD16(GK_HASH_ROWS * d), *asq = xsq + PAD16(GK_HASH_ROWS);
+  for (size_t i = 0; i < rn; i++) {
+    const float *x = a->x + (r0 + i) * a->ldx + h * a->xhs;
+    if (i + PF_ROWS < rn) {
+      const float *next = x + PF_ROWS * a->ldx;
+      for (size_t c = 0; c < d; c += 16) __builtin_prefetch(next + c);
+      __builtin_prefetch(next + d - 1); /* a slice off the lines ends in one more */
+    }
     float *r = xn + i * d, s = sumsq(x, d);
     if (p->normalize && s > 0) { /* an all-zero row stays zero */
       div_row(x, sqrtf(s), r, d);
@@ -103,26 +113,32 @@ static gk_status hash_head(const gk_hash_args *a, size_t h, float *work) {
   }
   for (size_t j = 0; j < m; j++) asq[j] = sumsq(anc + j * d, d);
 
-  gk_gemm_args xa = {n, m, d, xn, d, anc, d, GK_WEIGHT_NK, NULL, GK_ACT_NONE, D, m, 0};
-  gk_status st = gk_gemm_run(gemm, &xa);
+  gk_gemm_args xa = {rn, m, d, xn, d, anc, d, GK_WEIGHT_NK, NULL, GK_ACT_NONE, D, m, 1};
+  gk_status st = gk_gemm_run(gk_dispatch(GK_OP_GEMM), &xa);
   if (st) return st;
   double total = 0;
-  for (size_t i = 0; i < n; i++) total += dist_row(D + i * m, xsq[i], asq, m);
-  double sigma = p->sigma ? p->sigma[h] : total / ((double)n * (double)m);
-  if (!(sigma > 0)) sigma = 1; /* every D is 0: phi does not depend on sigma */
-
-  for (size_t r0 = 0; r0 < n; r0 += GK_HASH_ROW_BLOCK) {
-    size_t rn = n - r0 < GK_HASH_ROW_BLOCK ? n - r0 : GK_HASH_ROW_BLOCK;
-    for (size_t i = r0; i < r0 + rn; i++) phi_row(D + i * m, (float)(-2 * sigma), mu, m);
-    gk_gemm_args pa = {rn, b, m, D + r0 * m, m, A, m, GK_WEIGHT_NK, NULL, GK_ACT_NONE, Y, b, 0};
-    if ((st = gk_gemm_run(gemm, &pa))) return st;
-    for (size_t i = 0; i < rn; i++)
-      pack_signs(Y + i * b, b, a->codes + (r0 + i) * a->ldc + h * a->chs);
-  }
+  for (size_t i = 0; i < rn; i++) total += dist_row(D + i * m, xsq[i], asq, m);
+  *sum = total;
   return GK_OK;
 }
 
-static const gk_hash_impl impl = {hash_head};
+/* Pass 2: phi = exp(-D / (2 sigma)) - mu in place, Y = phi·Aᵀ into work,
+ * and Y's signs into the codes. */
+static gk_status hash_codes(const gk_hash_args *a, size_t h, size_t r0, size_t rn, float *D,
+                            double sigma, float *work) {
+  const gk_hash_params *p = &a->p;
+  const size_t m = p->m, b = p->b;
+  const float *A = p->A + h * b * m, *mu = p->mu ? p->mu + h * m : NULL;
+  for (size_t i = 0; i < rn; i++) phi_row(D + i * m, (float)(-2 * sigma), mu, m);
+  gk_gemm_args pa = {rn, b, m, D, m, A, m, GK_WEIGHT_NK, NULL, GK_ACT_NONE, work, b, 1};
+  gk_status st = gk_gemm_run(gk_dispatch(GK_OP_GEMM), &pa);
+  if (st) return st;
+  for (size_t i = 0; i < rn; i++)
+    pack_signs(work + i * b, b, a->codes + (r0 + i) * a->ldc + h * a->chs);
+  return GK_OK;
+}
+
+static const gk_hash_impl impl = {hash_distances, hash_codes};
 static const gk_variant hash_variant = {GK_OP_HASH, "f32_hash_ksh" GK_ISA_SUFFIX, GK_TARGET_ISA,
                                         GK_TARGET_REQUIRES, (int)GK_TARGET_ISA, &impl};
 

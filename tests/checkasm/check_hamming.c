@@ -119,8 +119,10 @@ static void hash_reference(const gk_hash_args *a, size_t h, double *y, double *m
   free(xn), free(D), free(nrm);
 }
 
+/* threads > 1: the codes must also equal, bit for bit, a one-thread run's
+ * (sigma is summed in a fixed order). */
 static void check_hash_case(const gk_variant *v, size_t n, size_t heads, size_t d, size_t m,
-                            size_t b, int normalize, int given_sigma, int use_mu) {
+                            size_t b, int normalize, int given_sigma, int use_mu, int threads) {
   size_t words = GK_CODE_WORDS(b), hs = d + ck_rand() % 2;
   ck_buf X = ck_buf_new(n, (heads - 1) * hs + d, ck_pick_ld((heads - 1) * hs + d));
   ck_buf_fill(&X);
@@ -133,12 +135,21 @@ static void check_hash_case(const gk_variant *v, size_t n, size_t heads, size_t 
   size_t chs = words + ck_rand() % 2, ldc = (heads - 1) * chs + words + ck_rand() % 3;
   gbuf C = gbuf_new(n, (heads - 1) * chs + words, ldc, sizeof(uint64_t));
   gk_hash_args a = {{heads, d, m, b, anc, use_mu ? mu : NULL, A, given_sigma ? sig : NULL, normalize},
-                    n, X.data, X.ld, hs, C.data, ldc, chs};
-  char what[128];
-  snprintf(what, sizeof what, "hash n=%zu heads=%zu d=%zu m=%zu b=%zu norm=%d sigma=%d mu=%d", n,
-           heads, d, m, b, normalize, given_sigma, use_mu);
+                    n, X.data, X.ld, hs, C.data, ldc, chs, threads};
+  char what[160];
+  snprintf(what, sizeof what, "hash n=%zu heads=%zu d=%zu m=%zu b=%zu norm=%d sigma=%d mu=%d T=%d",
+           n, heads, d, m, b, normalize, given_sigma, use_mu, threads);
   gk_status s = gk_hash_run(v, &a);
   if (s != GK_OK) ck_fail("%s: status %d", what, (int)s);
+  if (threads > 1 && s == GK_OK) {
+    gbuf C1 = gbuf_new(n, (heads - 1) * chs + words, ldc, sizeof(uint64_t));
+    gk_hash_args one = a;
+    one.codes = C1.data, one.threads = 1;
+    if ((s = gk_hash_run(v, &one)) != GK_OK) ck_fail("%s: status %d on one thread", what, (int)s);
+    else if (memcmp(C.base, C1.base, C.total))
+      ck_fail("%s: codes differ from a one-thread run's", what);
+    free(C1.base);
+  }
   double *y = malloc(n * b * sizeof(double)), *margin = malloc(n * b * sizeof(double));
   size_t bad = 0;
   for (size_t h = 0; h < heads && s == GK_OK; h++) {
@@ -166,10 +177,13 @@ static void check_hash(const gk_variant *v) {
       size_t heads = 1 + ck_rand() % 2;
       size_t d = ds[ck_rand() % 5];
       size_t m = ms[ck_rand() % 4];
-      check_hash_case(v, ns[k], heads, d, m, bits_list[t], k != 1, k == 2, k != 3);
+      check_hash_case(v, ns[k], heads, d, m, bits_list[t], k != 1, k == 2, k != 3, 0);
     }
-  if (!ck_failures()) check_hash_case(v, 1000, 2, 64, 25, 16, 1, 0, 1);
-  if (!ck_failures()) check_hash_case(v, 20, 1, 8, 256, 65, 1, 0, 1);
+  /* rows in several blocks (GK_HASH_ROWS), on more threads than blocks
+   * per head, with sigma from the data and given */
+  if (!ck_failures()) check_hash_case(v, 1000, 2, 64, 25, 16, 1, 0, 1, 3);
+  if (!ck_failures()) check_hash_case(v, 600, 3, 17, 5, 65, 1, 1, 0, 4);
+  if (!ck_failures()) check_hash_case(v, 20, 1, 8, 256, 65, 1, 0, 1, 0);
 }
 
 /* =========================================================== distances */
