@@ -1,8 +1,8 @@
 #!/usr/bin/python3
-"""Paired: greenkern vs PyTorch CPU attention and Linformer attention.
+"""Paired: greenkern vs PyTorch CPU attention, Linformer and EcoFormer.
 
 Shapes: 12 heads x d = 64 in the [tokens, heads*d] layout, n in --n, k in --k,
-thread counts in --threads. greenkern is called through its shared library
+b in --b, thread counts in --threads. greenkern is called through its shared library
 (ctypes) on the very tensors torch computes on, and the two alternate call
 by call, each round starting with the other one: on a shared VM a core's
 speed drifts by tens of percent within minutes (torch's time for one shape
@@ -16,7 +16,15 @@ PyTorch's attention is what Debian's torch 1.13 offers on CPU (it has no fused
 scaled_dot_product_attention): matmul + softmax + matmul. Its Linformer is the
 lucidrains/fairseq form: K' = E[:, :n]·K and V' = F[:, :n]·V over all heads at
 once (headwise sharing), then the same attention over the k projected rows;
-greenkern's is gk_linformer_attention with GK_LINFORMER_HEADWISE.
+greenkern's is gk_linformer_attention with GK_LINFORMER_HEADWISE. Its
+EcoFormer is the reference code's forward (ziplab/EcoFormer: KernelSH.forward,
+then linear_attention_bias) in torch ops: queries and keys L2-normalised,
+squared distances to m = 25 anchors per head (torch.cdist), sigma their mean,
+phi = exp(-D / 2 sigma) - mu, codes sign(phi·Aᵀ) as ±1 floats, then the
+linear attention over the b-bit codes; greenkern's is gk_hash of the queries
+and of the keys and gk_hamming_attention (GK_HAMMING_ECOFORMER_REF preset,
+the algorithm its tuned crossover picks). Codes may differ where a pre-sign
+value rounds differently; the check allows one bit in 10^3.
 
 Measure as the issue prescribes: Debian's /usr/bin/python3 (the only one that
 sees python3-torch, which scripts/setup-debian.sh torch installs),
@@ -33,7 +41,7 @@ re-executes itself that way when needed. greenkern runs what it dispatches
 to on this CPU (GK_ISA=avx2 caps it, GK_PROFILE picks a tuner profile).
 
   scripts/bench_torch_attention.py [--lib build/libgreenkern.so]
-      [--n 128,256,...] [--k 64,128,256] [--threads 1,2] [--reps 5]
+      [--n 128,256,...] [--k 64,128,256] [--b 16,64] [--threads 1,2] [--reps 5]
 """
 import argparse
 import ctypes
@@ -111,6 +119,47 @@ class LinformerProj(ctypes.Structure):  # gk_linformer_proj
                 ("head_stride", ctypes.c_size_t), ("sharing", ctypes.c_int)]
 
 
+class HashParams(ctypes.Structure):  # gk_hash_params
+    _fields_ = [("heads", ctypes.c_size_t), ("head_dim", ctypes.c_size_t),
+                ("m", ctypes.c_size_t), ("b", ctypes.c_size_t), ("anchors", ctypes.c_void_p),
+                ("mu", ctypes.c_void_p), ("A", ctypes.c_void_p), ("sigma", ctypes.c_void_p),
+                ("normalize", ctypes.c_int)]
+
+
+class HammingKernel(ctypes.Structure):  # gk_hamming_kernel
+    _fields_ = [(f, ctypes.c_float) for f in ("alpha", "beta_num", "beta_den", "gamma")]
+
+
+class HammingParams(ctypes.Structure):  # gk_hamming_attn_params
+    _fields_ = [("heads", ctypes.c_size_t), ("head_dim", ctypes.c_size_t), ("b", ctypes.c_size_t),
+                ("kernel", HammingKernel), ("causal", ctypes.c_int), ("algo", ctypes.c_int)]
+
+
+ANCHORS = 25
+GK_HAMMING_ECOFORMER_REF, GK_HAMMING_AUTO = 1, 0
+
+
+def ecoformer_torch(torch, q, k, v, anc, mu, A, b):
+    """KernelSH.forward on q and k, then linear_attention_bias: [n, H*D] in
+    and out; also returns the query codes (H, n, b) as ±1."""
+    n = q.shape[0]
+
+    def hash_(x):
+        xh = x.view(n, H, D).transpose(0, 1)
+        xh = xh / torch.norm(xh, 2, dim=-1, keepdim=True)
+        d2 = torch.cdist(xh, anc) ** 2
+        sigma = d2.mean(dim=(-2, -1), keepdim=True)
+        phi = torch.exp(-d2 / (2 * sigma)) - mu[:, None, :]
+        return torch.sign(torch.einsum("hnm,hkm->hnk", phi, A))
+    hq, hk = hash_(q), hash_(k)
+    vh = v.view(n, H, D).transpose(0, 1)
+    bias = b + 1
+    d_inv = 1.0 / (torch.einsum("hnd,hd->hn", hq, hk.sum(dim=-2)) + n * bias)
+    context = torch.einsum("hnd,hne->hde", hk, vh)
+    out = (torch.einsum("hde,hnd->hne", context, hq) + vh * bias) * d_inv[..., None]
+    return out.transpose(0, 1).reshape(n, H * D), hq
+
+
 def load_greenkern(path):
     gk = ctypes.CDLL(path)
     P, Z = ctypes.c_void_p, ctypes.c_size_t
@@ -120,6 +169,9 @@ def load_greenkern(path):
     gk.gk_linformer_workspace_size.argtypes = [P, P]
     gk.gk_linformer_workspace_size.restype = Z
     gk.gk_linformer_attention.argtypes = [P, P, P, Z, P, Z, P, Z, P, Z, P, P, Z]
+    gk.gk_hash.argtypes = [P, Z, P, Z, Z, P, Z, Z]
+    gk.gk_hamming_kernel_preset.argtypes = [ctypes.c_int, Z, P]
+    gk.gk_hamming_attention.argtypes = [P, Z, Z, Z, P, Z, Z, P, Z, Z, P, Z, Z, P, Z, Z]
     return gk
 
 
@@ -152,8 +204,50 @@ def agree(out, ref, what):
         sys.exit("bench_torch_attention: %s: greenkern and torch differ by %g" % (what, err))
 
 
-def compare(gk, torch, t, n, ks, reps):
-    """The rows of one n at t threads: full attention, then Linformer per k."""
+def ecoformer_rows(gk, torch, q, k, v, out, n, bs, reps, g):
+    """EcoFormer per b: gk_hash twice + gk_hamming_attention against torch."""
+    ptr = lambda x: ctypes.c_void_p(x.data_ptr())
+    ld, rows = H * D, []
+    for b in bs:
+        words = (b + 63) // 64
+        anc = torch.nn.functional.normalize(torch.rand(H, ANCHORS, D, generator=g) * 2 - 1, dim=-1)
+        mu = torch.rand(H, ANCHORS, generator=g) * 0.5
+        A = torch.randn(H, b, ANCHORS, generator=g)
+        qc, kc = (torch.zeros(n * H * words, dtype=torch.int64) for _ in range(2))
+        hp = HashParams(H, D, ANCHORS, b, anc.data_ptr(), mu.data_ptr(), A.data_ptr(), None, 1)
+        kern = HammingKernel()
+        gk_check(gk, gk.gk_hamming_kernel_preset(GK_HAMMING_ECOFORMER_REF, b, ctypes.byref(kern)),
+                 "gk_hamming_kernel_preset")
+        ap = HammingParams(H, D, b, kern, 0, GK_HAMMING_AUTO)
+        cw = H * words
+
+        def gk_eco():
+            for x, c in ((q, qc), (k, kc)):
+                gk_check(gk, gk.gk_hash(ctypes.byref(hp), n, ptr(x), ld, D, ptr(c), cw, words),
+                         "gk_hash")
+            gk_check(gk, gk.gk_hamming_attention(
+                ctypes.byref(ap), n, n, n, ptr(qc), cw, words, ptr(kc), cw, words,
+                ptr(v), ld, D, ptr(out), ld, D), "gk_hamming_attention")
+        torch_eco = lambda: ecoformer_torch(torch, q, k, v, anc, mu, A, b)
+        gk_eco()
+        ref, hq = torch_eco()
+        # the query codes bit by bit: [n][H][words] words against (H, n, b) signs
+        bits = torch.stack([(qc.view(n, H, words)[:, :, l // 64] >> (l % 64)) & 1
+                            for l in range(b)], dim=-1).transpose(0, 1)
+        flipped = (bits != (hq >= 0).long()).float().mean().item()
+        if flipped > 1e-3:
+            sys.exit("bench_torch_attention: EcoFormer n = %d, b = %d: %.2g of the query code bits "
+                     "differ from torch's" % (n, b, flipped))
+        if flipped == 0:
+            agree(out, ref, "EcoFormer n = %d, b = %d" % (n, b))
+        fl = 2 * 2.0 * H * n * ANCHORS * (D + b) + 4.0 * H * n * b * D
+        rows.append(("ecoformer", b, fl, paired(gk_eco, torch_eco, reps)))
+    return rows
+
+
+def compare(gk, torch, t, n, ks, bs, reps):
+    """The rows of one n at t threads: full attention, then Linformer per k,
+    then EcoFormer per b."""
     g = torch.Generator().manual_seed(0)
     q, k, v = (torch.rand(n, H * D, generator=g) * 2 - 1 for _ in range(3))
     out = torch.empty(n, H * D)
@@ -188,6 +282,7 @@ def compare(gk, torch, t, n, ks, reps):
             gk_lin()
             agree(out, torch_lin(), "Linformer n = %d, k = %d" % (n, kk))
             rows.append(("linformer", kk, 8.0 * H * n * kk * D, paired(gk_lin, torch_lin, reps)))
+        rows += ecoformer_rows(gk, torch, q, k, v, out, n, bs, reps, g)
     for kind, kk, fl, (tg, tt, ratio) in rows:
         lo, med, hi = quartiles(ratio)
         print("%-10s %3d %5d %4s | %10.3f %10.3f | %5.2f [%.2f-%.2f] | %8.1f" %
@@ -205,11 +300,13 @@ def main():
                     help="greenkern's shared library (default: build/libgreenkern.so)")
     ap.add_argument("--n", default="128,256,512,1024,2048,4096")
     ap.add_argument("--k", default="64,128,256")
+    ap.add_argument("--b", default="16,64", help="EcoFormer code bits")
     ap.add_argument("--threads", default="1,2")
     ap.add_argument("--reps", type=int, default=7, help="rounds per shape (3 for full attention at n >= 4096)")
     a = ap.parse_args()
     ns = [int(x) for x in a.n.split(",")]
     ks = [int(x) for x in a.k.split(",")]
+    bs = [int(x) for x in a.b.split(",")] if a.b else []
     ts = [int(x) for x in a.threads.split(",")]
     try:
         gk = load_greenkern(a.lib)
@@ -232,7 +329,7 @@ def main():
               (t, t, t, "openblas_set_num_threads(%d) (%s)" % (t, blas) if blas else
                "no OpenBLAS found: torch's BLAS threads are not capped"))
         for n in ns:
-            compare(gk, torch, t, n, ks, a.reps)
+            compare(gk, torch, t, n, ks, bs, a.reps)
 
 
 if __name__ == "__main__":
