@@ -76,10 +76,13 @@ void GK_FN(gk_hq_wsum)(const uint16_t *D, size_t nq, size_t nk, const float *lut
 /* ------------------------------------------------------ linear form */
 /* EcoFormer's energy argument: with h = ±1 codes, G = sum_j h_j v_jᵀ is
  * built by adding v_j to row l of G where key bit l is set and adding -v_j
- * where it is clear, and each query's sum_l h_il G_l adds row l of G or of
- * -G by its bit. The loops over keys x bits x head dimension and queries x
- * bits x head dimension hold additions only: no multiplication in any inner
- * loop. The kernel's constants scale each output row once, at the end. */
+ * where it is clear. A query needs sum_l h_il G_l = 2 sum_{l: bit set} G_l
+ * - T, T = sum_l G_l: it adds only the rows its set bits select (half of
+ * them on average), where adding row l of G or of -G by every bit read twice
+ * the rows and kept -G as a second b x d state (the two no longer fit L1 at
+ * b = 64). The loops over keys x bits x head dimension and queries x bits x
+ * head dimension hold additions only; T grows by (sum_l h_jl)·v_j per key,
+ * and the kernel's constants scale each output row once, at the end. */
 
 /* dst[0..dp) += src[0..dp); dp is a multiple of 16 >= L. */
 GK_SIMD_INLINE void add_row(float *dst, const float *src, size_t dp) {
@@ -88,45 +91,47 @@ GK_SIMD_INLINE void add_row(float *dst, const float *src, size_t dp) {
 
 typedef struct lin_state {
   size_t b, dp;
-  float *G, *Gn;        /* sum_j h_j v_jᵀ and its negation, b x dp */
+  float *G;             /* sum_j h_j v_jᵀ, b x dp */
+  float *T;             /* sum_l G_l */
   float *vpos, *vneg;   /* a block of GK_HLIN_KEYS values and negations */
   float *Sv, *acc;
   int32_t *ones;        /* keys with bit l set */
-  const float **rows;   /* a query's selected rows of G / -G */
+  const float **rows;   /* the rows of G a query's set bits select */
   size_t added;         /* keys in the state */
 } lin_state;
 
 /* Adds keys j0 .. j0+jn-1 (jn <= GK_HLIN_KEYS): each state vector is loaded
  * once, receives +v_j or -v_j from every key of the block by that key's bit,
- * and is stored once. keep_neg: also maintain -G (causal: queries read the
- * state between keys). */
+ * and is stored once. grow_T: T too (causal: queries read the state between
+ * keys; otherwise T is summed from G once, at the end). */
 static void add_keys(lin_state *s, const uint64_t *kc, size_t ldk, const float *v, size_t ldv,
-                     size_t j0, size_t jn, size_t d, int keep_neg) {
+                     size_t j0, size_t jn, size_t d, int grow_T) {
   size_t dp = s->dp;
   for (size_t t = 0; t < jn; t++) {
     float *vp = s->vpos + t * dp, *vn = s->vneg + t * dp;
+    const uint64_t *code = kc + (j0 + t) * ldk;
     memcpy(vp, v + (j0 + t) * ldv, d * sizeof(float));
     for (size_t c = 0; c < dp; c += L) vf_storeu(vn + c, vf_sub(vf_zero(), vf_loadu(vp + c)));
     add_row(s->Sv, vp, dp);
+    if (!grow_T) continue;
+    long long set = 0; /* sum_l h_jl = 2·popcount - b */
+    for (size_t w = 0; w < GK_CODE_WORDS(s->b); w++) set += __builtin_popcountll(code[w]);
+    const gk_vf hsum = vf_set1((float)(2 * set - (long long)s->b));
+    for (size_t c = 0; c < dp; c += L)
+      vf_storeu(s->T + c, vf_fma(hsum, vf_loadu(vp + c), vf_loadu(s->T + c)));
   }
   for (size_t l = 0; l < s->b; l++) {
-    const float *src[GK_HLIN_KEYS], *nsrc[GK_HLIN_KEYS];
+    const float *src[GK_HLIN_KEYS];
     for (size_t t = 0; t < jn; t++) {
       int bit = (int)(kc[(j0 + t) * ldk + (l >> 6)] >> (l & 63) & 1);
       src[t] = bit ? s->vpos + t * dp : s->vneg + t * dp;
-      nsrc[t] = bit ? s->vneg + t * dp : s->vpos + t * dp;
       s->ones[l] += bit;
     }
-    float *g = s->G + l * dp, *gn = s->Gn + l * dp;
+    float *g = s->G + l * dp;
     for (size_t c = 0; c < dp; c += L) {
       gk_vf a = vf_loadu(g + c);
       for (size_t t = 0; t < jn; t++) a = vf_add(a, vf_loadu(src[t] + c));
       vf_storeu(g + c, a);
-      if (keep_neg) {
-        gk_vf an = vf_loadu(gn + c);
-        for (size_t t = 0; t < jn; t++) an = vf_add(an, vf_loadu(nsrc[t] + c));
-        vf_storeu(gn + c, an);
-      }
     }
   }
   s->added += jn;
@@ -135,28 +140,28 @@ static void add_keys(lin_state *s, const uint64_t *kc, size_t ldk, const float *
 /* o = (c1 sum_l h_il G_l + c0 sum_j v_j + gamma v_i) / (c1 h_i.sum_j h_j + c0' n_keys) */
 static void answer(const lin_state *s, const gk_hattn_args *a, const gk_hkernel_pm *k,
                    const uint64_t *code, const float *vi, float *o) {
-  size_t b = s->b, dp = s->dp, d = a->p.head_dim;
+  size_t b = s->b, dp = s->dp, d = a->p.head_dim, nsel = 0;
   long long cnt = (long long)s->added, hs = 0;
   for (size_t l = 0; l < b; l++) {
     int bit = (int)(code[l >> 6] >> (l & 63) & 1);
     long long sh = 2 * (long long)s->ones[l] - cnt; /* sum_j h_jl */
-    s->rows[l] = bit ? s->G + l * dp : s->Gn + l * dp;
+    s->rows[nsel] = s->G + l * dp, nsel += (size_t)bit; /* no branch on a random bit */
     hs += bit ? sh : -sh;
   }
   size_t c = 0;
   for (; c + 4 * L <= dp; c += 4 * L) {
-    /* two chains per vector (even and odd bits) hide the add latency */
+    /* two chains per vector (even and odd rows) hide the add latency */
     gk_vf a0 = vf_zero(), a1 = vf_zero(), a2 = vf_zero(), a3 = vf_zero();
     gk_vf e0 = vf_zero(), e1 = vf_zero(), e2 = vf_zero(), e3 = vf_zero();
     size_t l = 0;
-    for (; l + 2 <= b; l += 2) {
+    for (; l + 2 <= nsel; l += 2) {
       const float *r = s->rows[l] + c, *q = s->rows[l + 1] + c;
       a0 = vf_add(a0, vf_loadu(r)), a1 = vf_add(a1, vf_loadu(r + L));
       a2 = vf_add(a2, vf_loadu(r + 2 * L)), a3 = vf_add(a3, vf_loadu(r + 3 * L));
       e0 = vf_add(e0, vf_loadu(q)), e1 = vf_add(e1, vf_loadu(q + L));
       e2 = vf_add(e2, vf_loadu(q + 2 * L)), e3 = vf_add(e3, vf_loadu(q + 3 * L));
     }
-    if (l < b) {
+    if (l < nsel) {
       const float *r = s->rows[l] + c;
       a0 = vf_add(a0, vf_loadu(r)), a1 = vf_add(a1, vf_loadu(r + L));
       a2 = vf_add(a2, vf_loadu(r + 2 * L)), a3 = vf_add(a3, vf_loadu(r + 3 * L));
@@ -166,7 +171,7 @@ static void answer(const lin_state *s, const gk_hattn_args *a, const gk_hkernel_
   }
   for (; c < dp; c += L) {
     gk_vf a0 = vf_zero();
-    for (size_t l = 0; l < b; l++) a0 = vf_add(a0, vf_loadu(s->rows[l] + c));
+    for (size_t l = 0; l < nsel; l++) a0 = vf_add(a0, vf_loadu(s->rows[l] + c));
     vf_storeu(s->acc + c, a0);
   }
   double den = k->c1 * (double)hs + k->c0_den * (double)cnt;
@@ -176,13 +181,13 @@ static void answer(const lin_state *s, const gk_hattn_args *a, const gk_hkernel_
   }
   float inv = (float)(1.0 / den), c1 = (float)k->c1, c0 = (float)k->c0_num, g = a->p.kernel.gamma;
   for (size_t j = 0; j < d; j++)
-    o[j] = (c1 * s->acc[j] + c0 * s->Sv[j] + (g != 0 ? g * vi[j] : 0)) * inv;
+    o[j] = (c1 * (2 * s->acc[j] - s->T[j]) + c0 * s->Sv[j] + (g != 0 ? g * vi[j] : 0)) * inv;
 }
 
 static void lin_head(const gk_hattn_args *a, size_t h, float *work) {
   size_t b = a->p.b, d = a->p.head_dim, dp = PAD16(d);
   lin_state s = {b, dp, work, work + b * dp, NULL, NULL, NULL, NULL, NULL, NULL, 0};
-  s.vpos = s.Gn + b * dp, s.vneg = s.vpos + GK_HLIN_KEYS * dp, s.Sv = s.vneg + GK_HLIN_KEYS * dp;
+  s.vpos = s.T + dp, s.vneg = s.vpos + GK_HLIN_KEYS * dp, s.Sv = s.vneg + GK_HLIN_KEYS * dp;
   s.acc = s.Sv + dp;
   s.ones = (int32_t *)(s.acc + dp);
   s.rows = (const float **)(s.ones + PAD16(b));
@@ -195,7 +200,7 @@ static void lin_head(const gk_hattn_args *a, size_t h, float *work) {
       size_t jn = a->kv_valid - j < GK_HLIN_KEYS ? a->kv_valid - j : GK_HLIN_KEYS;
       add_keys(&s, kc, a->ldk, vh, a->ldv, j, jn, d, 0);
     }
-    for (size_t i = 0; i < b * dp; i += L) vf_storeu(s.Gn + i, vf_sub(vf_zero(), vf_loadu(s.G + i)));
+    for (size_t l = 0; l < b; l++) add_row(s.T, s.G + l * dp, dp);
   }
   for (size_t i = 0; i < a->n_q; i++) {
     /* causal: the running prefix state grows to the keys query i sees */
