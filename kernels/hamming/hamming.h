@@ -16,6 +16,21 @@
 gk_status gk_check_heads(const void *p, size_t n, size_t heads, size_t width,
                          size_t ld, size_t hs);
 
+/* Rows ahead whose lines the passes over a head's rows fetch, and the
+ * fetch: a head's slice of a token-major row is a few lines at a stride of
+ * heads x width elements (kilobytes), which the hardware prefetchers do not
+ * follow; each slice then costs a miss to L3 or memory (and a page walk). */
+#define GK_PF_ROWS 4
+static inline void gk_prefetch_slice(const void *p, size_t bytes, int for_write) {
+  const char *c = (const char *)p;
+  for (size_t o = 0; o < bytes; o += 64) {
+    if (for_write) __builtin_prefetch(c + o, 1);
+    else __builtin_prefetch(c + o);
+  }
+  if (for_write) __builtin_prefetch(c + bytes - 1, 1); /* a slice off the lines ends in one more */
+  else __builtin_prefetch(c + bytes - 1);
+}
+
 /* ---------------------------------------------------------------- hash */
 typedef struct gk_hash_args {
   gk_hash_params p;

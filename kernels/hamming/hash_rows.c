@@ -99,11 +99,6 @@ static void pack_signs(const float *y, size_t b, uint64_t *code) {
   }
 }
 
-/* Rows ahead whose lines are fetched while one is normalised: a head's
- * slice of a token-major row (ldx = heads·d) is a few lines at a stride of
- * kilobytes, which the hardware prefetchers do not follow. */
-#define PF_ROWS 4
-
 /* Pass 1: normalise the rows into work, then D = ||x||^2 + ||a||^2 - 2 x.a
  * through the GEMM engine (one thread: the driver threads the items). */
 static gk_status hash_distances(const gk_hash_args *a, size_t h, size_t r0, size_t rn, float *D,
@@ -114,11 +109,7 @@ static gk_status hash_distances(const gk_hash_args *a, size_t h, size_t r0, size
   float *xn = work, *xsq = xn + PAD16(GK_HASH_ROWS * d), *asq = xsq + PAD16(GK_HASH_ROWS);
   for (size_t i = 0; i < rn; i++) {
     const float *x = a->x + (r0 + i) * a->ldx + h * a->xhs;
-    if (i + PF_ROWS < rn) {
-      const float *next = x + PF_ROWS * a->ldx;
-      for (size_t c = 0; c < d; c += 16) __builtin_prefetch(next + c);
-      __builtin_prefetch(next + d - 1); /* a slice off the lines ends in one more */
-    }
+    if (i + GK_PF_ROWS < rn) gk_prefetch_slice(x + GK_PF_ROWS * a->ldx, d * sizeof(float), 0);
     float *r = xn + i * d, s = sumsq(x, d);
     /* times 1/||x||: the reference divides, which differs by a rounding (as
      * the float64 check's own product does); a vector divide per L floats
