@@ -212,10 +212,11 @@ GK_API gk_status gk_hamming_attention(
 
 /* Linear head scratch (attention_rows.c): G (b x dp) and the sum of its
  * rows T (dp), a block of GK_HLIN_KEYS values v_j and as many -v_j (dp
- * each), sum of v and the query accumulator (dp each), per-bit counts of set key bits (b int32) and
+ * each), sum of v and the query accumulator (dp each), 32 signed sums of
+ * half a block (dp each), per-bit counts of set key bits (b int32) and
  * the query's selected rows (b pointers); dp = d rounded up to 16 floats,
  * zero-padded, so rows load as whole vectors. */
 size_t gk_hlin_work_floats(size_t b, size_t d) {
   size_t dp = (d + 15) & ~(size_t)15, bp = (b + 15) & ~(size_t)15;
-  return b * dp + (2 * GK_HLIN_KEYS + 3) * dp + bp + 2 * bp * sizeof(void *) / sizeof(float);
+  return b * dp + (2 * GK_HLIN_KEYS + 3 + 32) * dp + bp + 2 * bp * sizeof(void *) / sizeof(float);
 }
