@@ -242,9 +242,24 @@ static void answer(const lin_state *s, const gk_hattn_args *a, const gk_hkernel_
     memset(o, 0, d * sizeof(float));
     return;
   }
-  float inv = (float)(1.0 / den), c1 = (float)k->c1, c0 = (float)k->c0_num, g = a->p.kernel.gamma;
-  for (size_t j = 0; j < d; j++)
-    o[j] = (c1 * (2 * s->acc[j] - s->T[j]) + c0 * s->Sv[j] + (g != 0 ? g * vi[j] : 0)) * inv;
+  const float g = a->p.kernel.gamma;
+  const gk_vf inv = vf_set1((float)(1.0 / den)), c1 = vf_set1((float)k->c1),
+              c0 = vf_set1((float)k->c0_num), gv = vf_set1(g);
+  /* acc, T, Sv are padded to dp; vi and o are not: the tail goes through
+   * the masked forms, which are slow on some CPUs (vmaskmovps on Zen 3) */
+  size_t j = 0;
+  for (; j + L <= d; j += L) {
+    gk_vf x = vf_mul(c1, vf_sub(vf_add(vf_loadu(s->acc + j), vf_loadu(s->acc + j)), vf_loadu(s->T + j)));
+    x = vf_add(x, vf_mul(c0, vf_loadu(s->Sv + j)));
+    if (g != 0) x = vf_add(x, vf_mul(gv, vf_loadu(vi + j)));
+    vf_storeu(o + j, vf_mul(x, inv));
+  }
+  if (j < d) {
+    gk_vf x = vf_mul(c1, vf_sub(vf_add(vf_loadu(s->acc + j), vf_loadu(s->acc + j)), vf_loadu(s->T + j)));
+    x = vf_add(x, vf_mul(c0, vf_loadu(s->Sv + j)));
+    if (g != 0) x = vf_add(x, vf_mul(gv, vf_loadu_n(vi + j, d - j)));
+    vf_storeu_n(o + j, vf_mul(x, inv), d - j);
+  }
 }
 
 static void lin_head(const gk_hattn_args *a, size_t h, float *work) {
