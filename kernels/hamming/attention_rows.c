@@ -247,18 +247,13 @@ static void answer(const lin_state *s, const gk_hattn_args *a, const gk_hkernel_
               c0 = vf_set1((float)k->c0_num), gv = vf_set1(g);
   /* acc, T, Sv are padded to dp; vi and o are not: the tail goes through
    * the masked forms, which are slow on some CPUs (vmaskmovps on Zen 3) */
-  size_t j = 0;
-  for (; j + L <= d; j += L) {
+  for (size_t j = 0; j < d; j += L) {
+    const int whole = j + L <= d;
     gk_vf x = vf_mul(c1, vf_sub(vf_add(vf_loadu(s->acc + j), vf_loadu(s->acc + j)), vf_loadu(s->T + j)));
     x = vf_add(x, vf_mul(c0, vf_loadu(s->Sv + j)));
-    if (g != 0) x = vf_add(x, vf_mul(gv, vf_loadu(vi + j)));
-    vf_storeu(o + j, vf_mul(x, inv));
-  }
-  if (j < d) {
-    gk_vf x = vf_mul(c1, vf_sub(vf_add(vf_loadu(s->acc + j), vf_loadu(s->acc + j)), vf_loadu(s->T + j)));
-    x = vf_add(x, vf_mul(c0, vf_loadu(s->Sv + j)));
-    if (g != 0) x = vf_add(x, vf_mul(gv, vf_loadu_n(vi + j, d - j)));
-    vf_storeu_n(o + j, vf_mul(x, inv), d - j);
+    if (g != 0) x = vf_add(x, vf_mul(gv, whole ? vf_loadu(vi + j) : vf_loadu_n(vi + j, d - j)));
+    if (whole) vf_storeu(o + j, vf_mul(x, inv));
+    else vf_storeu_n(o + j, vf_mul(x, inv), d - j);
   }
 }
 

@@ -78,7 +78,8 @@ gk_status gk_hash_run(const gk_variant *v, const gk_hash_args *a) {
   if ((size_t)nt > items) nt = (int)items;
   hash_job j = {a, v->impl, NULL, NULL, NULL, NULL, gk_hash_work_floats(p), blocks, GK_OK};
   size_t dfloats, wfloats, bytes;
-  if (!gk_mul_ok(p->heads, a->n, &dfloats) || !gk_mul_ok(dfloats, p->m, &dfloats) || !gk_mul_ok(j.work_floats, (size_t)nt, &wfloats) ||
+  if (!gk_mul_ok(p->heads, a->n, &dfloats) || !gk_mul_ok(dfloats, p->m, &dfloats) ||
+      !gk_mul_ok(j.work_floats, (size_t)nt, &wfloats) ||
       dfloats > SIZE_MAX / sizeof(float) - PAD16(wfloats) ||
       !gk_mul_ok(PAD16(dfloats) + wfloats, sizeof(float), &bytes))
     return GK_ERR_OVERFLOW;

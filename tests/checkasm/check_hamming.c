@@ -179,8 +179,8 @@ static void check_hash(const gk_variant *v) {
       size_t m = ms[ck_rand() % 4];
       check_hash_case(v, ns[k], heads, d, m, bits_list[t], k != 1, k == 2, k != 3, 0);
     }
-  /* rows in several blocks (GK_HASH_ROWS), on more threads than blocks
-   * per head, with sigma from the data and given */
+  /* rows in several blocks (GK_HASH_ROWS) on 3 and 4 threads, sigma from
+   * the data and given */
   if (!ck_failures()) check_hash_case(v, 1000, 2, 64, 25, 16, 1, 0, 1, 3);
   if (!ck_failures()) check_hash_case(v, 600, 3, 17, 5, 65, 1, 1, 0, 4);
   if (!ck_failures()) check_hash_case(v, 20, 1, 8, 256, 65, 1, 0, 1, 0);
