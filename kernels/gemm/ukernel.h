@@ -46,6 +46,12 @@ typedef struct tile {
 /* The first w lanes of one vector of C (an edge tile's; full tiles use
  * store_full): accumulate, add bias, store. */
 GK_SIMD_INLINE void store_vec(float *p, gk_vf x, size_t w, int accumulate, const float *bias) {
+  if (w == L) { /* the edge tile's whole vectors: the masked forms are slow on some CPUs */
+    if (accumulate) x = vf_add(x, vf_loadu(p));
+    if (bias) x = vf_add(x, vf_loadu(bias));
+    vf_storeu(p, x);
+    return;
+  }
   if (accumulate) x = vf_add(x, vf_loadu_n(p, w));
   if (bias) x = vf_add(x, vf_loadu_n(bias, w));
   vf_storeu_n(p, x, w);
