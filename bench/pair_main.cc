@@ -28,6 +28,12 @@
 //            linformer:N,k       gk_linformer_attention, the same heads,
 //                                one E and one F for all of them (no peer)
 //            linformer_ph:N,k    the same with an E and an F per head
+//            hash:N,b            gk_hash of N tokens, the same heads, 25
+//                                anchors, b-bit codes (no peer)
+//            hamming:N,b,C       gk_hamming_attention over N random b-bit
+//                                codes, the same heads, the ecoformer-ref
+//                                kernel, causal if C is 1, the algorithm
+//                                the build picks (no peer)
 //     no SHAPE: the rank-r GEMM issue's bar shapes, dense then rank-r.
 //   --control  adds greenkern itself as one more contestant, "control": its
 //              ratio is this host's noise (1 but for drift), the band within
@@ -95,16 +101,19 @@ void settle() {
 constexpr int kWakeCalls = 2;
 constexpr double kWakeSeconds = 0.02;
 
-// Attention shapes' heads: BERT-base's.
-constexpr size_t kHeads = 12, kHeadDim = 64;
+// Attention shapes' heads: BERT-base's; the hash's anchors: EcoFormer's.
+constexpr size_t kHeads = 12, kHeadDim = 64, kAnchors = 25;
 
-enum Kind { kGemm, kGemmNk, kLowrank, kAttention, kLinformer, kLinformerPerHead };
+enum Kind { kGemm, kGemmNk, kLowrank, kAttention, kLinformer, kLinformerPerHead, kHash, kHamming };
 struct Shape {
   Kind kind;
-  size_t M, K, N, r;  // attention: n_q = M, n_kv = N; linformer: n = M, k = r
+  size_t M, K, N, r;  // attention: n_q = M, n_kv = N; linformer: n = M, k = r;
+                      // hash, hamming: n = M, b = r; hamming: causal = K
   bool lowrank() const { return kind == kLowrank; }
   bool linformer() const { return kind == kLinformer || kind == kLinformerPerHead; }
+  bool ecoformer() const { return kind == kHash || kind == kHamming; }
   bool attention() const { return kind == kAttention || linformer(); }
+  bool peerless() const { return attention() || ecoformer(); }
 };
 
 bool parse(const char *s, Shape *sh) {
@@ -119,6 +128,10 @@ bool parse(const char *s, Shape *sh) {
     return (sh->kind = kLinformer) && sh->M && sh->r;
   if (sscanf(s, "linformer_ph:%zu,%zu", &sh->M, &sh->r) == 2)
     return (sh->kind = kLinformerPerHead) && sh->M && sh->r;
+  if (sscanf(s, "hash:%zu,%zu", &sh->M, &sh->r) == 2)
+    return (sh->kind = kHash) && sh->M && sh->r && sh->r <= GK_HASH_MAX_BITS;
+  if (sscanf(s, "hamming:%zu,%zu,%zu", &sh->M, &sh->r, &sh->K) == 3)
+    return (sh->kind = kHamming) && sh->M && sh->r && sh->r <= GK_HASH_MAX_BITS && sh->K <= 1;
   sh->kind = kLowrank;
   return sscanf(s, "lowrank:%zu,%zu,%zu,%zu", &sh->M, &sh->K, &sh->N, &sh->r) == 4 && sh->M &&
          sh->K && sh->N && sh->r && sh->r <= std::min(sh->K, sh->N);
@@ -164,12 +177,18 @@ struct GkApi {
   gk_status (*linformer)(const gk_attn_shape *, const gk_linformer_proj *, const float *, size_t,
                          const float *, size_t, const float *, size_t, float *, size_t,
                          const size_t *, void *, size_t);
+  gk_status (*hash)(const gk_hash_params *, size_t, const float *, size_t, size_t, uint64_t *,
+                    size_t, size_t);
+  gk_status (*hamming)(const gk_hamming_attn_params *, size_t, size_t, size_t, const uint64_t *,
+                       size_t, size_t, const uint64_t *, size_t, size_t, const float *, size_t,
+                       size_t, float *, size_t, size_t);
 };
 
 const GkApi kLinked = {gk_version, gk_init, gk_set_num_threads, gk_gemm,
                        gk_linear_create_lowrank, gk_linear_workspace_size, gk_linear_apply_ws,
                        gk_linear_uses_lowrank, gk_linear_destroy, gk_attention,
-                       gk_linformer_workspace_size, gk_linformer_attention};
+                       gk_linformer_workspace_size, gk_linformer_attention, gk_hash,
+                       gk_hamming_attention};
 
 // A build's API from its shared library; false (with a message) when it
 // cannot be loaded or lacks an entry point.
@@ -191,7 +210,9 @@ bool load_api(const char *path, GkApi *api) {
       {"gk_linear_destroy", (void **)&api->destroy},
       {"gk_attention", (void **)&api->attention},
       {"gk_linformer_workspace_size", (void **)&api->linformer_workspace_size},
-      {"gk_linformer_attention", (void **)&api->linformer}};
+      {"gk_linformer_attention", (void **)&api->linformer},
+      {"gk_hash", (void **)&api->hash},
+      {"gk_hamming_attention", (void **)&api->hamming}};
   for (auto &sym : syms)
     if (!(*sym.fn = dlsym(h, sym.name))) {
       fprintf(stderr, "greenkern-pair: --ab: %s has no %s\n", path, sym.name);
@@ -215,16 +236,31 @@ struct Contestant {
 
 int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer *> &peers,
         bool control, const GkApi *self, const GkApi *other) {
-  const bool lr = s.lowrank(), dense = !lr && !s.attention();
-  const bool lin = s.linformer();
+  const bool lr = s.lowrank(), dense = !lr && !s.peerless();
+  const bool lin = s.linformer(), eco = s.ecoformer();
   /* attention: X, Y, W, U hold Q, O, K, V (rows of heads·d floats); the
-   * Linformer's E and F (k x n, per head: heads of them) are V and T */
+   * Linformer's E and F (k x n, per head: heads of them) are V and T.
+   * hash: X, W, U hold x, the anchors and A; hamming: X, Y hold V, O. */
   const size_t ld = kHeads * kHeadDim, n_kv = lin ? s.M : s.N;
   const size_t ef = s.r * s.M * (s.kind == kLinformerPerHead ? kHeads : 1);
-  gkb::Buffer X(s.attention() ? s.M * ld : s.M * s.K, 1), Y(s.attention() ? s.M * ld : s.M * s.N, 2);
-  gkb::Buffer W(dense ? s.K * s.N : s.attention() ? n_kv * ld : 1, 3);
-  gkb::Buffer U(lr ? s.K * s.r : s.attention() ? n_kv * ld : 1, 4),
+  const size_t words = GK_CODE_WORDS(s.r);
+  gkb::Buffer X(s.peerless() ? s.M * ld : s.M * s.K, 1), Y(s.peerless() ? s.M * ld : s.M * s.N, 2);
+  gkb::Buffer W(dense ? s.K * s.N : s.attention() ? n_kv * ld : eco ? kHeads * kAnchors * kHeadDim : 1, 3);
+  gkb::Buffer U(lr ? s.K * s.r : s.attention() ? n_kv * ld : eco ? kHeads * s.r * kAnchors : 1, 4),
       V(lr ? s.r * s.N : lin ? ef : 1, 5);
+  /* codes: random, unused high bits clear, as gk_hash writes them */
+  std::vector<uint64_t> qc(eco ? s.M * kHeads * words : 0), kc(qc.size());
+  uint64_t bits = 0x9e3779b97f4a7c15ull;
+  for (size_t i = 0; i < qc.size(); i++)
+    for (uint64_t *c : {&qc[i], &kc[i]}) {
+      bits ^= bits << 13, bits ^= bits >> 7, bits ^= bits << 17;
+      const size_t left = s.r - 64 * (i % words);
+      *c = left >= 64 ? bits : bits & ((1ull << left) - 1);
+    }
+  const gk_hash_params hp = {kHeads, kHeadDim, kAnchors, s.r, W.data(), nullptr, U.data(),
+                             nullptr, 1};
+  gk_hamming_attn_params hap = {kHeads, kHeadDim, s.r, {}, (int)s.K, GK_HAMMING_AUTO};
+  if (s.kind == kHamming) gk_hamming_kernel_preset(GK_HAMMING_ECOFORMER_REF, s.r, &hap.kernel);
   gkb::Buffer T(lr ? s.M * s.r : lin ? ef : 1, 6);
   gk_attn_shape as = {};
   as.batch = 1, as.heads = kHeads, as.head_dim = kHeadDim, as.n_q = s.M, as.n_kv = n_kv;
@@ -234,7 +270,7 @@ int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer
   for (const gkb::Peer *p : peers) p->set_threads(threads);
   std::vector<Contestant> cs;
   cs.emplace_back("greenkern", nullptr, self);
-  if (!s.attention()) /* the peers have no attention */
+  if (!s.peerless()) /* the peers have no attention nor hashing */
     for (const gkb::Peer *p : peers) cs.emplace_back(p->name, p, nullptr);
   if (other) cs.emplace_back("other", nullptr, other);
   if (control) cs.emplace_back("control", nullptr, self);
@@ -262,6 +298,11 @@ int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer
   }
 
   auto call = [&](const Contestant &c) {
+    if (s.kind == kHash)
+      return c.gk->hash(&hp, s.M, X.data(), ld, kHeadDim, qc.data(), kHeads * words, words);
+    if (s.kind == kHamming)
+      return c.gk->hamming(&hap, s.M, s.M, s.M, qc.data(), kHeads * words, words, kc.data(),
+                           kHeads * words, words, X.data(), ld, kHeadDim, Y.data(), ld, kHeadDim);
     if (s.kind == kAttention)
       return c.gk->attention(&as, X.data(), ld, W.data(), ld, U.data(), ld, Y.data(), ld, nullptr);
     if (lin)
@@ -319,12 +360,19 @@ int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer
   double flops = 2.0 * (double)s.M * (double)s.N * (double)s.K;
   if (lr) flops = 2.0 * (double)s.M * (double)s.r * (double)(s.K + s.N);
   if (s.attention()) flops = lin ? attn + 4.0 * (double)s.r * (double)s.M * (double)ld : attn;
+  /* hash: the two products; hamming: the linear form's b x d state per key
+   * and query, as multiply-adds (it adds only) */
+  if (s.kind == kHash) flops = 2.0 * kHeads * (double)s.M * kAnchors * (double)(kHeadDim + s.r);
+  if (s.kind == kHamming) flops = 4.0 * kHeads * (double)s.M * (double)s.r * kHeadDim;
   char shape[96];
   if (lr) snprintf(shape, sizeof shape, "lowrank M=%zu K=%zu N=%zu r=%zu", s.M, s.K, s.N, s.r);
   else if (lin)
     snprintf(shape, sizeof shape, "linformer%s n=%zu k=%zu",
              s.kind == kLinformerPerHead ? " per head" : "", s.M, s.r);
   else if (s.attention()) snprintf(shape, sizeof shape, "attention n_q=%zu n_kv=%zu", s.M, s.N);
+  else if (s.kind == kHash) snprintf(shape, sizeof shape, "hash n=%zu b=%zu", s.M, s.r);
+  else if (s.kind == kHamming)
+    snprintf(shape, sizeof shape, "hamming%s n=%zu b=%zu", s.K ? " causal" : "", s.M, s.r);
   else
     snprintf(shape, sizeof shape, "gemm%s M=%zu N=%zu K=%zu", s.kind == kGemmNk ? "_nk" : "",
              s.M, s.N, s.K);
@@ -371,7 +419,7 @@ int main(int argc, char **argv) {
               "greenkern-pair: bad argument '%s'\n"
               "usage: greenkern-pair [--reps=N] [--threads=T] [--peers=NAME,...] [--control] "
               "[--ab=LIB] [gemm:M,N,K | gemm_nk:M,N,K | lowrank:M,K,N,r | attention:NQ,NKV |\n"
-              "            linformer:N,k | linformer_ph:N,k]...\n",
+              "            linformer:N,k | linformer_ph:N,k | hash:N,b | hamming:N,b,causal]...\n",
               argv[i]);
       return 2;
     }
