@@ -79,19 +79,15 @@ static inline __m256i gk_emu_cvtepi32_epi16_(simde__m512i v) {
 /* SIMDe 0.7.4 aliases this one with a masked form's four parameters. */
 #undef _mm512_madd_epi16
 #define _mm512_madd_epi16(a, b) simde_mm512_madd_epi16((a), (b))
-/* SLEEF's AVX-512 functions would need the hardware: its AVX2 ones, a
- * half at a time. */
-#define GK_EMU_SLEEF_HALVES_(name, fn8)                \
-  static inline simde__m512 name(simde__m512 v) {      \
-    float t[16];                                       \
-    simde_mm512_storeu_ps(t, v);                       \
-    _mm256_storeu_ps(t, fn8(_mm256_loadu_ps(t)));      \
-    _mm256_storeu_ps(t + 8, fn8(_mm256_loadu_ps(t + 8))); \
-    return simde_mm512_loadu_ps(t);                    \
-  }
-GK_EMU_SLEEF_HALVES_(gk_emu_expf16_, Sleef_expf8_u10avx2)
-GK_EMU_SLEEF_HALVES_(gk_emu_erff16_, Sleef_erff8_u10avx2)
-#define Sleef_expf16_u10avx512f gk_emu_expf16_
+/* SLEEF's AVX-512 erf would need the hardware: its AVX2 one, a half at a
+ * time. */
+static inline simde__m512 gk_emu_erff16_(simde__m512 v) {
+  float t[16];
+  simde_mm512_storeu_ps(t, v);
+  _mm256_storeu_ps(t, Sleef_erff8_u10avx2(_mm256_loadu_ps(t)));
+  _mm256_storeu_ps(t + 8, Sleef_erff8_u10avx2(_mm256_loadu_ps(t + 8)));
+  return simde_mm512_loadu_ps(t);
+}
 #define Sleef_erff16_u10avx512f gk_emu_erff16_
 
 #define _mm512_maskz_loadu_ps(k, p) gk_emu_maskz_loadu_ps_((k), (p))

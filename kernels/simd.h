@@ -14,7 +14,7 @@
  *   gk_vf, GK_VF_LANES float vector and its lane count (1 for scalar)
  *   vf_* operations    loads/stores (u = unaligned, _n = first n lanes,
  *                      the rest read as 0 / left untouched), arithmetic,
- *                      reductions, exp/erf (SLEEF, 1.0 ULP)
+ *                      reductions, erf (SLEEF, 1.0 ULP; 2^x: exp2.h)
  */
 #ifndef GK_SIMD_H
 #define GK_SIMD_H
@@ -84,7 +84,6 @@ GK_SIMD_INLINE gk_vf vf_min(gk_vf a, gk_vf b) { return _mm512_min_ps(a, b); }
 GK_SIMD_INLINE gk_vf vf_fma(gk_vf a, gk_vf b, gk_vf c) { return _mm512_fmadd_ps(a, b, c); } /* a*b+c */
 GK_SIMD_INLINE float vf_reduce_add(gk_vf v) { return _mm512_reduce_add_ps(v); }
 GK_SIMD_INLINE float vf_reduce_max(gk_vf v) { return _mm512_reduce_max_ps(v); }
-GK_SIMD_INLINE gk_vf vf_exp(gk_vf v) { return Sleef_expf16_u10avx512f(v); }
 GK_SIMD_INLINE gk_vf vf_erf(gk_vf v) { return Sleef_erff16_u10avx512f(v); }
 
 /* =================================================================== AVX2 */
@@ -125,7 +124,6 @@ GK_SIMD_INLINE float vf_reduce_max(gk_vf v) {
   s = _mm_max_ss(s, _mm_movehdup_ps(s));
   return _mm_cvtss_f32(s);
 }
-GK_SIMD_INLINE gk_vf vf_exp(gk_vf v) { return Sleef_expf8_u10avx2(v); }
 GK_SIMD_INLINE gk_vf vf_erf(gk_vf v) { return Sleef_erff8_u10avx2(v); }
 
 /* =================================================================== NEON */
@@ -159,7 +157,6 @@ GK_SIMD_INLINE gk_vf vf_min(gk_vf a, gk_vf b) { return vminq_f32(a, b); }
 GK_SIMD_INLINE gk_vf vf_fma(gk_vf a, gk_vf b, gk_vf c) { return vfmaq_f32(c, a, b); }
 GK_SIMD_INLINE float vf_reduce_add(gk_vf v) { return vaddvq_f32(v); }
 GK_SIMD_INLINE float vf_reduce_max(gk_vf v) { return vmaxvq_f32(v); }
-GK_SIMD_INLINE gk_vf vf_exp(gk_vf v) { return Sleef_expf4_u10advsimd(v); }
 GK_SIMD_INLINE gk_vf vf_erf(gk_vf v) { return Sleef_erff4_u10advsimd(v); }
 
 /* ================================================================= scalar */
@@ -186,7 +183,6 @@ GK_SIMD_INLINE gk_vf vf_min(gk_vf a, gk_vf b) { return a < b ? a : b; }
 GK_SIMD_INLINE gk_vf vf_fma(gk_vf a, gk_vf b, gk_vf c) { return a * b + c; }
 GK_SIMD_INLINE float vf_reduce_add(gk_vf v) { return v; }
 GK_SIMD_INLINE float vf_reduce_max(gk_vf v) { return v; }
-GK_SIMD_INLINE gk_vf vf_exp(gk_vf v) { return expf(v); }
 GK_SIMD_INLINE gk_vf vf_erf(gk_vf v) { return erff(v); }
 #endif
 
