@@ -119,7 +119,6 @@ static size_t scratch_floats(size_t d) {
   return blocks > dec_floats(d) ? blocks : dec_floats(d);
 }
 
-
 /* Rows [0, nb) of a [tokens, heads*d] operand, copied contiguous (ld dp,
  * zero-padded to dp and to `pad` rows): one vectorised memcpy per row. */
 static void copy_rows(const float *x, size_t ldx, size_t nb, size_t pad, size_t d, size_t dp,
