@@ -39,6 +39,10 @@ void set_flops(benchmark::State &st, double flops_per_iter);
 // Registered variants of an op, in registry order.
 std::vector<const gk_variant *> variants_of(gk_op op);
 
+// n random codes of b bits, words = GK_CODE_WORDS(b) each, code i at
+// [i * words]; unused high bits clear, as gk_hash writes them.
+std::vector<uint64_t> random_codes(size_t n, size_t b, uint64_t seed);
+
 // Thread counts to bench: 1, and 2 (or the machine's count) when more exist.
 std::vector<int> thread_counts();
 

@@ -26,18 +26,6 @@ extern "C" {
 namespace gkb {
 
 namespace {
-std::vector<uint64_t> random_codes(size_t n, size_t b, uint64_t seed) {
-  size_t words = GK_CODE_WORDS(b);
-  std::vector<uint64_t> c(n * words);
-  uint64_t s = seed * 0x9e3779b97f4a7c15ull + 1;
-  for (size_t i = 0; i < n; i++)
-    for (size_t w = 0; w < words; w++) {
-      s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-      size_t nl = b - 64 * w < 64 ? b - 64 * w : 64;
-      c[i * words + w] = nl == 64 ? s : s & ((1ull << nl) - 1);
-    }
-  return c;
-}
 
 void set_pairs(benchmark::State &st, double pairs) {
   st.counters["Gpairs/s"] =

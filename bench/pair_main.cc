@@ -245,18 +245,13 @@ int run(const Shape &s, int reps, int threads, const std::vector<const gkb::Peer
   const size_t ef = s.r * s.M * (s.kind == kLinformerPerHead ? kHeads : 1);
   const size_t words = GK_CODE_WORDS(s.r);
   gkb::Buffer X(s.peerless() ? s.M * ld : s.M * s.K, 1), Y(s.peerless() ? s.M * ld : s.M * s.N, 2);
-  gkb::Buffer W(dense ? s.K * s.N : s.attention() ? n_kv * ld : eco ? kHeads * kAnchors * kHeadDim : 1, 3);
+  gkb::Buffer W(dense ? s.K * s.N
+                      : s.attention() ? n_kv * ld : eco ? kHeads * kAnchors * kHeadDim : 1, 3);
   gkb::Buffer U(lr ? s.K * s.r : s.attention() ? n_kv * ld : eco ? kHeads * s.r * kAnchors : 1, 4),
       V(lr ? s.r * s.N : lin ? ef : 1, 5);
-  /* codes: random, unused high bits clear, as gk_hash writes them */
-  std::vector<uint64_t> qc(eco ? s.M * kHeads * words : 0), kc(qc.size());
-  uint64_t bits = 0x9e3779b97f4a7c15ull;
-  for (size_t i = 0; i < qc.size(); i++)
-    for (uint64_t *c : {&qc[i], &kc[i]}) {
-      bits ^= bits << 13, bits ^= bits >> 7, bits ^= bits << 17;
-      const size_t left = s.r - 64 * (i % words);
-      *c = left >= 64 ? bits : bits & ((1ull << left) - 1);
-    }
+  /* codes [token][head][word]: hash's output, hamming's random input */
+  std::vector<uint64_t> qc = gkb::random_codes(eco ? s.M * kHeads : 0, s.r, 1),
+                        kc = gkb::random_codes(eco ? s.M * kHeads : 0, s.r, 2);
   const gk_hash_params hp = {kHeads, kHeadDim, kAnchors, s.r, W.data(), nullptr, U.data(),
                              nullptr, 1};
   gk_hamming_attn_params hap = {kHeads, kHeadDim, s.r, {}, (int)s.K, GK_HAMMING_AUTO};

@@ -30,17 +30,6 @@ static void destroy(tn_case *c) {
   free(c->qc), free(c->kc), free(c->dd), free(c);
 }
 
-/* Random codes of b bits (unused high bits zero, as the hash writes them). */
-static void random_codes(uint64_t *c, size_t n, size_t words, size_t b, unsigned seed) {
-  uint64_t s = 0x2545F4914F6CDD1Dull * (seed + 1);
-  for (size_t i = 0; i < n; i++)
-    for (size_t w = 0; w < words; w++) {
-      s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-      size_t bits = b - 64 * w;
-      c[i * words + w] = bits >= 64 ? s : s & ((1ull << bits) - 1);
-    }
-}
-
 /* ----------------------------------------------------------------- hash */
 
 static tn_case *make_hash(size_t n, size_t b) {
@@ -113,7 +102,7 @@ static tn_case *make_dist(size_t n, size_t b) {
   c->qc = tn_alloc_bytes(n * words * sizeof(uint64_t));
   c->kc = tn_alloc_bytes(n * words * sizeof(uint64_t));
   c->dd = tn_alloc_bytes(n * n * sizeof(uint16_t));
-  random_codes(c->qc, n, words, b, 1), random_codes(c->kc, n, words, b, 2);
+  tn_random_codes(c->qc, n, b, 1), tn_random_codes(c->kc, n, b, 2);
   c->dist = (gk_hdist_args){n, n, words, c->qc, words, c->kc, words, c->dd, n, 0};
   return c;
 }
@@ -159,7 +148,7 @@ static tn_case *make_attn(gk_op op, size_t n, size_t b) {
   c->qc = tn_alloc_bytes(n * HEADS * words * sizeof(uint64_t));
   c->kc = tn_alloc_bytes(n * HEADS * words * sizeof(uint64_t));
   c->v = tn_alloc(n * HEADS * D), c->o = tn_alloc(n * HEADS * D);
-  random_codes(c->qc, n * HEADS, words, b, 3), random_codes(c->kc, n * HEADS, words, b, 4);
+  tn_random_codes(c->qc, n * HEADS, b, 3), tn_random_codes(c->kc, n * HEADS, b, 4);
   tn_fill(c->v, n * HEADS * D, 63);
   gk_hamming_attn_params p = {HEADS, D, b, {1, 0, 0, 0}, 0, GK_HAMMING_AUTO};
   c->at = (gk_hattn_args){p, n, n, n, c->qc, HEADS * words, words, c->kc, HEADS * words, words,

@@ -52,6 +52,17 @@ void tn_fill(float *p, size_t n, unsigned seed) {
   }
 }
 
+void tn_random_codes(uint64_t *c, size_t n, size_t b, unsigned seed) {
+  const size_t words = GK_CODE_WORDS(b);
+  uint64_t s = 0x2545F4914F6CDD1Dull * (seed + 1);
+  for (size_t i = 0; i < n; i++)
+    for (size_t w = 0; w < words; w++) {
+      s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+      size_t bits = b - 64 * w;
+      c[i * words + w] = bits >= 64 ? s : s & ((1ull << bits) - 1);
+    }
+}
+
 void *tn_alloc_bytes(size_t bytes) {
   void *p = NULL;
   if (!bytes) bytes = 1;

@@ -38,21 +38,12 @@ typedef struct ham_data {
   float *v, *o;
 } ham_data;
 
-static void random_codes(uint64_t *c, size_t n, size_t words, size_t b, unsigned seed) {
-  uint64_t s = 0x9E3779B97F4A7C15ull * (seed + 7);
-  for (size_t i = 0; i < n * words; i++) {
-    s ^= s << 13, s ^= s >> 7, s ^= s << 17;
-    size_t bits = b - 64 * (i % words);
-    c[i] = bits >= 64 ? s : s & ((1ull << bits) - 1);
-  }
-}
-
 static void data_init(ham_data *h, size_t nmax, size_t b, size_t d) {
   h->nmax = nmax, h->b = b, h->d = d, h->words = GK_CODE_WORDS(b);
   size_t codes = nmax * TN_SEQ_HEADS * h->words;
   h->qc = tn_alloc_bytes(codes * sizeof(uint64_t)), h->kc = tn_alloc_bytes(codes * sizeof(uint64_t));
-  random_codes(h->qc, nmax * TN_SEQ_HEADS, h->words, b, 1);
-  random_codes(h->kc, nmax * TN_SEQ_HEADS, h->words, b, 2);
+  tn_random_codes(h->qc, nmax * TN_SEQ_HEADS, b, 1);
+  tn_random_codes(h->kc, nmax * TN_SEQ_HEADS, b, 2);
   h->v = tn_alloc(nmax * TN_SEQ_HEADS * d), h->o = tn_alloc(nmax * TN_SEQ_HEADS * d);
   tn_fill(h->v, nmax * TN_SEQ_HEADS * d, 70);
 }

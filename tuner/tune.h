@@ -119,6 +119,9 @@ const gk_variant *tn_variant_for(const tn_results *r, gk_op op);
 double tn_rel_error(const float *got, const float *ref, size_t n);
 /* Deterministic pseudo-random fill in [-1, 1). */
 void tn_fill(float *p, size_t n, unsigned seed);
+/* n pseudo-random codes of b bits (GK_CODE_WORDS(b) words each), unused
+ * high bits zero, as the hash writes them. */
+void tn_random_codes(uint64_t *c, size_t n, size_t b, unsigned seed);
 /* 64-byte aligned (a buffer malloc returns starts 16 bytes past a line,
  * and every row of it then splits lines: a slower, unfair measurement),
  * zeroed; exits on failure; free() releases it */
